@@ -1,0 +1,10 @@
+"""skconv: convolutional filter-bank features without backpropagation.
+
+Random, hand-designed and unsupervised-learned filter banks, applied by one
+convolution engine and followed by an encoding and pooling, all as
+scikit-learn transformers.
+"""
+
+__version__ = "0.1.0.dev0"
+
+__all__ = []
