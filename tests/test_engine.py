@@ -1,0 +1,415 @@
+"""Tests of the convolution engine against direct references.
+
+The reference for every variant is ``scipy.signal.correlate`` applied per
+(sample, filter, channel) and summed over channels, on an explicitly
+zero-padded input and an explicitly dilated kernel, then subsampled by the
+stride; or a naive loop over output positions.
+"""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import signal
+
+from skconv import _engine
+from skconv._engine import (
+    conv,
+    extract_patches,
+    normalize_tuple,
+    output_spatial_shape,
+    resolve_padding,
+)
+
+METHODS = ("gemm",)
+
+
+# --------------------------------------------------------------------------
+# References
+# --------------------------------------------------------------------------
+
+
+def _dilate_kernel(k, dilation):
+    """(*kernel) -> (*effective kernel) with zeros between the taps."""
+    eff = tuple(dl * (s - 1) + 1 for s, dl in zip(k.shape, dilation))
+    out = np.zeros(eff, dtype=k.dtype)
+    out[tuple(slice(None, None, dl) for dl in dilation)] = k
+    return out
+
+
+def ref_conv(x, w, stride, pads, dilation, groups=1, flip=False):
+    """Convolution by scipy.signal.correlate per (sample, filter, channel)."""
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    d = x.ndim - 2
+    f, c = w.shape[0], x.shape[-1]
+    cg, fg = c // groups, f // groups
+    xp = np.pad(x, ((0, 0),) + tuple(pads) + ((0, 0),))
+    sub = tuple(slice(None, None, s) for s in stride)
+    results = []
+    for i in range(x.shape[0]):
+        maps = []
+        for j in range(f):
+            g = j // fg
+            acc = 0.0
+            for ch in range(cg):
+                k = w[j, ..., ch]
+                if flip:
+                    k = k[(slice(None, None, -1),) * d]
+                k = _dilate_kernel(k, dilation)
+                acc = acc + signal.correlate(
+                    xp[i, ..., g * cg + ch], k, mode="valid", method="direct"
+                )
+            maps.append(acc[sub])
+        results.append(np.stack(maps, axis=-1))
+    return np.stack(results)
+
+
+def tol(dtype):
+    return dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+
+
+def assert_close(actual, expected, dtype):
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    t = tol(dtype)
+    np.testing.assert_allclose(actual, expected, rtol=t["rtol"], atol=t["atol"] * scale)
+
+
+# --------------------------------------------------------------------------
+# Random cases
+# --------------------------------------------------------------------------
+
+MAX_IN = {1: 16, 2: 9, 3: 6}
+MAX_K = {1: 5, 2: 4, 3: 3}
+
+
+@st.composite
+def conv_cases(draw, d=None, groups=None, depthwise=False):
+    d = draw(st.integers(1, 3)) if d is None else d
+    if depthwise:
+        c = draw(st.integers(1, 4))
+        groups = c
+        f = c * draw(st.integers(1, 2))
+    else:
+        groups = draw(st.integers(1, 3)) if groups is None else groups
+        c = groups * draw(st.integers(1, 3))
+        f = groups * draw(st.integers(1, 3))
+    kernel = tuple(draw(st.integers(1, MAX_K[d])) for _ in range(d))
+    stride = tuple(draw(st.integers(1, 4)) for _ in range(d))
+    dilation = tuple(draw(st.integers(1, 3)) for _ in range(d))
+    padding = draw(
+        st.one_of(
+            st.sampled_from(["valid", "same", "full"]),
+            st.integers(0, 2),
+            st.tuples(*[st.tuples(st.integers(0, 3), st.integers(0, 3)) for _ in range(d)]),
+        )
+    )
+    spatial = []
+    for i in range(d):
+        eff = dilation[i] * (kernel[i] - 1) + 1
+        if isinstance(padding, str):
+            low = 1 if padding in ("same", "full") else eff
+        elif isinstance(padding, int):
+            low = max(1, eff - 2 * padding)
+        else:
+            low = max(1, eff - sum(padding[i]))
+        spatial.append(draw(st.integers(low, max(low, MAX_IN[d]))))
+    n = draw(st.integers(1, 3))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, *spatial, c))
+    w = rng.standard_normal((f, *kernel, c // groups))
+    return dict(
+        x=x, w=w, stride=stride, padding=padding, dilation=dilation, groups=groups,
+        flip=draw(st.booleans()),
+    )
+
+
+def _pads_of(case):
+    return resolve_padding(
+        case["padding"],
+        case["w"].shape[1:-1],
+        stride=case["stride"],
+        dilation=case["dilation"],
+        input_spatial=case["x"].shape[1:-1],
+    )
+
+
+def _run_and_check(case, method, dtype=np.float64):
+    x = case["x"].astype(dtype)
+    w = case["w"].astype(dtype)
+    x0, w0 = x.copy(), w.copy()
+    kw = {k: case[k] for k in ("stride", "padding", "dilation", "groups", "flip")}
+    y = conv(x, w, method=method, **kw)
+    expected = ref_conv(
+        x, w, case["stride"], _pads_of(case), case["dilation"], case["groups"], case["flip"]
+    )
+    assert y.dtype == dtype
+    assert y.shape == expected.shape
+    assert_close(y, expected, dtype)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(w, w0)
+    return y
+
+
+# --------------------------------------------------------------------------
+# normalize_tuple / resolve_padding / output_spatial_shape
+# --------------------------------------------------------------------------
+
+
+def test_normalize_tuple():
+    assert normalize_tuple(2, 3, "stride") == (2, 2, 2)
+    assert normalize_tuple((1, 2), 2, "stride") == (1, 2)
+    assert normalize_tuple([np.int64(3)], 1, "stride") == (3,)
+    with pytest.raises(ValueError, match="stride"):
+        normalize_tuple(0, 2, "stride")
+    with pytest.raises(ValueError, match="dilation"):
+        normalize_tuple((1, -1), 2, "dilation")
+    with pytest.raises(ValueError, match="stride.*2"):
+        normalize_tuple((1, 2, 3), 2, "stride")
+    with pytest.raises(TypeError, match="kernel_size"):
+        normalize_tuple(1.5, 2, "kernel_size")
+    with pytest.raises(TypeError, match="stride"):
+        normalize_tuple((1, 2.0), 2, "stride")
+    with pytest.raises(TypeError, match="stride"):
+        normalize_tuple(True, 2, "stride")
+
+
+def test_resolve_padding_values():
+    assert resolve_padding("valid", (3, 3)) == ((0, 0), (0, 0))
+    assert resolve_padding("same", (3, 4)) == ((1, 1), (1, 2))
+    assert resolve_padding("same", (3,), dilation=2) == ((2, 2),)
+    assert resolve_padding("full", (3, 2), dilation=(2, 1)) == ((4, 4), (1, 1))
+    assert resolve_padding(2, (3, 3, 3)) == ((2, 2),) * 3
+    assert resolve_padding((1, 2), (3, 3)) == ((1, 1), (2, 2))
+    assert resolve_padding(((0, 3), (2, 1)), (3, 3)) == ((0, 3), (2, 1))
+    # TensorFlow "same" with stride 2: in=10, k=3 -> out=5, total pad 1 (0 before).
+    assert resolve_padding("same", (3,), stride=2, input_spatial=(10,)) == ((0, 1),)
+    # in=11, k=3, s=2 -> out=6, total = 5*2+3-11 = 2.
+    assert resolve_padding("same", (3,), stride=2, input_spatial=(11,)) == ((1, 1),)
+    # in=7, k=1, s=3 -> out=3, total = max(2*3+1-7, 0) = 0.
+    assert resolve_padding("same", (1,), stride=3, input_spatial=(7,)) == ((0, 0),)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_in=st.integers(1, 40), k=st.integers(1, 7), s=st.integers(1, 5), dl=st.integers(1, 3)
+)
+def test_same_padding_output_size(n_in, k, s, dl):
+    (pads,) = resolve_padding("same", (k,), stride=s, dilation=dl, input_spatial=(n_in,))
+    assert pads[1] - pads[0] in (0, 1)
+    (out,) = output_spatial_shape((n_in,), (k,), stride=s, padding="same", dilation=dl)
+    assert out == math.ceil(n_in / s)
+
+
+def test_resolve_padding_errors():
+    with pytest.raises(ValueError, match="padding"):
+        resolve_padding(-1, (3,))
+    with pytest.raises(ValueError, match="padding"):
+        resolve_padding(((1, -2),), (3,))
+    with pytest.raises(ValueError, match="padding"):
+        resolve_padding((1, 2, 3), (3, 3))
+    with pytest.raises(ValueError, match="padding"):
+        resolve_padding("circular", (3,))
+    with pytest.raises(TypeError, match="padding"):
+        resolve_padding(1.5, (3,))
+    with pytest.raises(ValueError, match="input_spatial"):
+        resolve_padding("same", (3,), stride=2)
+    with pytest.raises(ValueError, match="dilation"):
+        resolve_padding("same", (3,), dilation=0)
+
+
+def test_output_spatial_shape():
+    assert output_spatial_shape((28, 28), (5, 5)) == (24, 24)
+    assert output_spatial_shape((28, 27), (3, 3), stride=2, padding="same") == (14, 14)
+    assert output_spatial_shape((10,), (3,), padding="full", dilation=2) == (14,)
+    assert output_spatial_shape((7, 7, 7), (3, 3, 3), stride=(1, 2, 3)) == (5, 3, 2)
+    assert output_spatial_shape((5,), (3,), stride=4, padding=((0, 2),)) == (2,)
+    with pytest.raises(ValueError, match="kernel .effective size 5.*larger than the padded input"):
+        output_spatial_shape((4,), (3,), dilation=2)
+    with pytest.raises(ValueError, match="stride"):
+        output_spatial_shape((4,), (3,), stride=0)
+
+
+# --------------------------------------------------------------------------
+# extract_patches
+# --------------------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(case=conv_cases())
+def test_extract_patches_naive(case):
+    x = case["x"]
+    x0 = x.copy()
+    kernel = case["w"].shape[1:-1]
+    d = len(kernel)
+    pads = _pads_of(case)
+    p = extract_patches(
+        x, kernel, stride=case["stride"], padding=case["padding"], dilation=case["dilation"]
+    )
+    out = output_spatial_shape(
+        x.shape[1:-1], kernel, stride=case["stride"], padding=case["padding"],
+        dilation=case["dilation"],
+    )
+    assert p.shape == (x.shape[0], *out, *kernel, x.shape[-1])
+    assert not p.flags.writeable
+    xp = np.pad(x, ((0, 0),) + pads + ((0, 0),))
+    for pos in itertools.product(*[range(o) for o in out]):
+        for off in itertools.product(*[range(k) for k in kernel]):
+            idx = tuple(
+                pos[i] * case["stride"][i] + off[i] * case["dilation"][i] for i in range(d)
+            )
+            np.testing.assert_array_equal(p[(slice(None),) + pos + off], xp[(slice(None),) + idx])
+    np.testing.assert_array_equal(x, x0)
+
+
+def test_extract_patches_is_view_without_padding():
+    x = np.random.default_rng(0).standard_normal((2, 8, 8, 3)).astype(np.float32)
+    p = extract_patches(x, (3, 3), stride=2)
+    assert np.shares_memory(p, x)
+    assert p.dtype == np.float32
+    assert p.shape == (2, 3, 3, 3, 3, 3)
+
+
+# --------------------------------------------------------------------------
+# conv
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+@settings(max_examples=40, deadline=None)
+@given(case=conv_cases())
+def test_conv_random_float64(method, case):
+    _run_and_check(case, method, np.float64)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@settings(max_examples=20, deadline=None)
+@given(case=conv_cases())
+def test_conv_random_float32(method, case):
+    _run_and_check(case, method, np.float32)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@settings(max_examples=20, deadline=None)
+@given(case=conv_cases(depthwise=True))
+def test_conv_depthwise(method, case):
+    _run_and_check(case, method, np.float64)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_conv_fixed_hard_cases(method, d):
+    rng = np.random.default_rng(d)
+    cases = [
+        # stride larger than the kernel, odd sizes
+        dict(spatial=(7,) * d, c=1, f=2, kernel=(2,) * d, stride=3, padding="valid",
+             dilation=1, groups=1),
+        # dilation with padding
+        dict(spatial=(5,) * d, c=2, f=3, kernel=(3,) * d, stride=1, padding=2,
+             dilation=2, groups=1),
+        # explicit asymmetric padding
+        dict(spatial=(5,) * d, c=3, f=2, kernel=(2,) * d, stride=2,
+             padding=((0, 3),) * d, dilation=1, groups=1),
+        # "same" with stride > 1
+        dict(spatial=(6,) * d, c=2, f=4, kernel=(3,) * d, stride=2, padding="same",
+             dilation=1, groups=2),
+        # "full"
+        dict(spatial=(4,) * d, c=1, f=1, kernel=(3,) * d, stride=1, padding="full",
+             dilation=1, groups=1),
+    ]
+    for cfg in cases:
+        x = rng.standard_normal((2, *cfg["spatial"], cfg["c"]))
+        w = rng.standard_normal((cfg["f"], *cfg["kernel"], cfg["c"] // cfg["groups"]))
+        for flip in (False, True):
+            case = dict(x=x, w=w, stride=(cfg["stride"],) * d, padding=cfg["padding"],
+                        dilation=(cfg["dilation"],) * d, groups=cfg["groups"], flip=flip)
+            _run_and_check(case, method, np.float64)
+
+
+def test_conv_flip_is_true_convolution():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 9, 8, 1))
+    w = rng.standard_normal((1, 3, 4, 1))
+    y = conv(x, w, flip=True)
+    for i in range(2):
+        np.testing.assert_allclose(
+            y[i, ..., 0], signal.convolve(x[i, ..., 0], w[0, ..., 0], mode="valid"), atol=1e-12
+        )
+
+
+def test_conv_pointwise_matches_reference():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 5, 6, 4)).astype(np.float32)
+    w = rng.standard_normal((7, 1, 1, 4)).astype(np.float32)
+    y = conv(x, w)
+    np.testing.assert_allclose(y, x @ w[:, 0, 0, :].T, rtol=1e-5, atol=1e-5)
+    ys = conv(x, w, stride=2)
+    np.testing.assert_allclose(ys, x[:, ::2, ::2] @ w[:, 0, 0, :].T, rtol=1e-5, atol=1e-5)
+    wg = rng.standard_normal((6, 1, 1, 2)).astype(np.float32)
+    yg = conv(x, wg, groups=2)
+    case = dict(x=x, w=wg, stride=(1, 1), padding="valid", dilation=(1, 1), groups=2, flip=False)
+    assert_close(yg, ref_conv(x, wg, (1, 1), _pads_of(case), (1, 1), 2), np.float32)
+
+
+def test_conv_dtypes():
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 256, size=(2, 6, 6, 1)).astype(np.uint8)
+    w = rng.standard_normal((2, 3, 3, 1))
+    y = conv(x, w)
+    assert y.dtype == np.float32
+    assert_close(y, ref_conv(x, w, (1, 1), ((0, 0), (0, 0)), (1, 1)), np.float32)
+    assert conv(x.astype(np.float64), w.astype(np.float32)).dtype == np.float64
+    assert conv(x.astype(np.float16), w).dtype == np.float32
+    assert conv(x.astype(np.int64), w).dtype == np.float64
+
+
+def test_conv_chunking(monkeypatch):
+    """A tiny im2col budget gives one sample per chunk, padded per chunk."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((7, 8, 8, 3))
+    monkeypatch.setattr(_engine, "_IM2COL_BYTES", 1)
+    w = rng.standard_normal((4, 3, 3, 3))
+    y = conv(x, w, padding=1, stride=(1, 2), method="gemm")
+    assert_close(y, ref_conv(x, w, (1, 2), ((1, 1), (1, 1)), (1, 1)), np.float64)
+    wg = rng.standard_normal((3, 2, 2, 1))
+    y = conv(x, wg, groups=3, method="gemm")
+    assert_close(y, ref_conv(x, wg, (1, 1), ((0, 0), (0, 0)), (1, 1), 3), np.float64)
+    wp = rng.standard_normal((5, 1, 1, 3))
+    y = conv(x[:, ::2], wp, method="gemm")  # non-contiguous pointwise input
+    np.testing.assert_allclose(y, x[:, ::2] @ wp[:, 0, 0].T, atol=1e-12)
+
+
+def test_conv_empty_batch():
+    y = conv(np.zeros((0, 5, 5, 2)), np.zeros((3, 2, 2, 2)))
+    assert y.shape == (0, 4, 4, 3)
+
+
+def test_conv_errors():
+    x = np.zeros((2, 6, 6, 4))
+    w = np.zeros((4, 3, 3, 4))
+    with pytest.raises(ValueError, match="stride"):
+        conv(x, w, stride=0)
+    with pytest.raises(ValueError, match="dilation"):
+        conv(x, w, dilation=(1, -2))
+    with pytest.raises(ValueError, match="groups.*c=4"):
+        conv(x, np.zeros((3, 3, 3, 4)), groups=3)
+    with pytest.raises(ValueError, match="groups.*f=6"):
+        conv(x, np.zeros((6, 3, 3, 1)), groups=4)
+    with pytest.raises(ValueError, match="groups"):
+        conv(x, w, groups=0)
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        conv(x, np.zeros((4, 7, 3, 4)))
+    with pytest.raises(ValueError, match="channels"):
+        conv(x, np.zeros((4, 3, 3, 2)))
+    with pytest.raises(ValueError, match="x must have 4 dimensions"):
+        conv(np.zeros((6, 6, 4)), w)
+    with pytest.raises(ValueError, match="w must have shape"):
+        conv(x, np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="method"):
+        conv(x, w, method="winograd")
+    with pytest.raises(ValueError, match="padding"):
+        conv(x, w, padding="circular")
