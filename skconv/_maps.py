@@ -1,0 +1,279 @@
+"""Lazy feature maps: the output of every Conv transformer.
+
+The maps after a wide layer are far larger than the images (CIFAR-10 with 1,600
+filters is 233 GB in float32), so a Conv transformer returns a :class:`FeatureMaps`
+that remembers its input and how to compute the maps of any batch of samples.
+Downstream skconv steps (``Pool``, a next ``Conv``) evaluate it batch by batch
+with :meth:`FeatureMaps.map_batches`; ``np.asarray(maps)`` materializes it.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+import numbers
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ._validation import effective_n_jobs
+
+__all__ = ["FeatureMaps", "map_batches", "n_samples", "is_variable_size"]
+
+
+class FeatureMaps:
+    """Feature maps computed on demand, batch by batch.
+
+    Behaves like a read-only array of shape ``(n_samples, *spatial, n_channels)``
+    indexed along the samples: ``len``, ``shape``, ``ndim``, ``dtype``, integer
+    indexing (computes one sample), slicing and index arrays (give a lazy subset)
+    and ``np.asarray`` (computes everything) work. Maps of samples with different
+    spatial sizes have ``None`` for the spatial entries of ``shape`` and cannot be
+    stacked into one array; pool them (``Pool(pyramid=...)``) or index them.
+
+    It holds a reference to its input: changing that array afterwards changes the
+    maps.
+
+    Parameters
+    ----------
+    source : ndarray of shape (n, *spatial, c), list of ndarrays or FeatureMaps
+        The input of the transformer, already validated.
+    func : callable
+        Maps an array batch ``(b, *spatial, c)`` to its feature maps ``(b, *out, f)``.
+    out_spatial : tuple of int or None
+        Spatial shape of the maps; None when it varies between samples.
+    n_channels : int
+        Channels of the maps.
+    dtype : numpy dtype
+        Dtype of the maps.
+    batch_size : int
+        Samples computed at once.
+    n_jobs : int or None
+        Threads used by :meth:`map_batches` and materialization.
+    """
+
+    def __init__(self, source, func, *, out_spatial, n_channels, dtype, batch_size, n_jobs):
+        self._source = source
+        self._func = func
+        self._out_spatial = None if out_spatial is None else tuple(out_spatial)
+        self._n_channels = int(n_channels)
+        self._dtype = np.dtype(dtype)
+        self.batch_size = int(batch_size)
+        self.n_jobs = n_jobs
+
+    # --- array-like interface -------------------------------------------------
+    @property
+    def variable_size(self):
+        """True when the samples' spatial sizes differ (the maps cannot be stacked)."""
+        return self._out_spatial is None
+
+    @property
+    def spatial_ndim(self):
+        if self._out_spatial is not None:
+            return len(self._out_spatial)
+        return _spatial_ndim(self._source) if not isinstance(self._source, list) else (
+            self._source[0].ndim - 1
+        )
+
+    @property
+    def shape(self):
+        spatial = self._out_spatial
+        if spatial is None:
+            spatial = (None,) * self.spatial_ndim
+        return (len(self),) + spatial + (self._n_channels,)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def nbytes(self):
+        """Bytes the materialized maps would take (None for variable sizes)."""
+        if self.variable_size:
+            return None
+        return int(np.prod(self.shape, dtype=np.int64)) * self._dtype.itemsize
+
+    def __len__(self):
+        return n_samples(self._source)
+
+    def __repr__(self):
+        shape = "(" + ", ".join("?" if s is None else str(s) for s in self.shape) + ")"
+        return f"FeatureMaps(shape={shape}, dtype={self._dtype.name}, lazy)"
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            if len(key) == 0:
+                return self
+            head, rest = key[0], key[1:]
+            sub = self[head]
+            if not rest:
+                return sub
+            arr = sub if isinstance(sub, np.ndarray) else np.asarray(sub)
+            if isinstance(head, (numbers.Integral, np.integer)):
+                return arr[rest]
+            return arr[(slice(None),) + rest]
+        if isinstance(key, (numbers.Integral, np.integer)):
+            n = len(self)
+            i = int(key)
+            if not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for {n} samples")
+            i %= n
+            return self._compute(_subset(self._source, slice(i, i + 1)))[0]
+        if key is Ellipsis:
+            return self
+        return FeatureMaps(
+            _subset(self._source, key),
+            self._func,
+            out_spatial=self._out_spatial,
+            n_channels=self._n_channels,
+            dtype=self._dtype,
+            batch_size=self.batch_size,
+            n_jobs=self.n_jobs,
+        )
+
+    def __iter__(self):
+        for batch in self.iter_batches():
+            yield from batch
+
+    def __array__(self, dtype=None, copy=None):
+        if copy is False:
+            raise ValueError("FeatureMaps are computed on demand; a copy cannot be avoided.")
+        out = self.compute()
+        if dtype is not None:
+            out = out.astype(dtype, copy=False)
+        return out
+
+    def compute(self):
+        """Compute all the maps and return them as one ndarray."""
+        if self.variable_size:
+            raise ValueError(
+                "these feature maps have different spatial sizes per sample and cannot be "
+                "stacked into one array; pool them to a fixed size (e.g. "
+                "Pool(pyramid=(1, 2, 4))) or index the samples one at a time."
+            )
+        out = np.empty(self.shape, dtype=self._dtype)
+
+        def store(sl, batch):
+            out[sl] = batch
+
+        self._run(store)
+        return out
+
+    # --- batch evaluation -----------------------------------------------------
+    def _compute(self, source_batch):
+        """Maps of a source subset: an ndarray for fixed sizes."""
+        if isinstance(source_batch, FeatureMaps):
+            source_batch = source_batch._materialize_serial()
+        elif isinstance(source_batch, list):
+            if len(source_batch) != 1:
+                raise RuntimeError("variable-size samples are computed one at a time")
+            source_batch = source_batch[0][np.newaxis]
+        return self._func(source_batch)
+
+    def _materialize_serial(self):
+        if len(self) == 1 or not self.variable_size:
+            parts = [b for _, b in self._batches()]
+            return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        raise ValueError("variable-size maps cannot be stacked")
+
+    def _slices(self):
+        n = len(self)
+        if _is_variable(self._source):
+            return [slice(i, i + 1) for i in range(n)]
+        step = max(self.batch_size, 1)
+        return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+    def _batches(self):
+        for sl in self._slices():
+            yield sl, self._compute(_subset(self._source, sl))
+
+    def iter_batches(self):
+        """Yield the maps batch by batch, in order (serially)."""
+        for _, batch in self._batches():
+            yield batch
+
+    def _run(self, func):
+        slices = self._slices()
+        workers = min(effective_n_jobs(self.n_jobs), len(slices))
+
+        def task(sl):
+            return func(sl, self._compute(_subset(self._source, sl)))
+
+        if workers <= 1:
+            return [task(sl) for sl in slices]
+        # One BLAS thread per worker: the workers already use every core, and
+        # threading the element-wise work and pooling is where the speed is.
+        with threadpool_limits(limits=1, user_api="blas"):
+            with ThreadPoolExecutor(max_workers=workers) as ex:
+                return list(ex.map(task, slices))
+
+    def map_batches(self, func):
+        """Apply ``func`` to the maps of each batch and return the results in order.
+
+        Batches are computed in ``n_jobs`` threads (numpy and BLAS release the GIL),
+        so a reducing ``func`` (pooling) never holds more than ``n_jobs`` batches of
+        maps in memory. Samples with different spatial sizes come one per batch.
+        """
+        return self._run(lambda sl, batch: func(batch))
+
+
+def _spatial_ndim(source):
+    if isinstance(source, FeatureMaps):
+        return source.spatial_ndim
+    if isinstance(source, list):
+        return source[0].ndim - 1
+    return source.ndim - 2
+
+
+def _is_variable(source):
+    if isinstance(source, list):
+        return True
+    if isinstance(source, FeatureMaps):
+        return source.variable_size
+    return False
+
+
+def is_variable_size(X):
+    """True when ``X`` holds samples of different spatial sizes."""
+    return _is_variable(X)
+
+
+def n_samples(source):
+    if isinstance(source, FeatureMaps):
+        return len(source)
+    return len(source)
+
+
+def _subset(source, key):
+    if isinstance(source, FeatureMaps):
+        return source[key]
+    if isinstance(source, list):
+        if isinstance(key, slice):
+            return source[key]
+        idx = np.arange(len(source))[key]
+        return [source[i] for i in np.atleast_1d(idx)]
+    if isinstance(key, (list, tuple)):
+        key = np.asarray(key)
+    return source[key]
+
+
+def map_batches(X, func, *, batch_size=256, n_jobs=None):
+    """Apply ``func`` batch by batch to a plain array, a list of samples or FeatureMaps.
+
+    Returns the list of results in sample order. FeatureMaps use their own batch
+    size and threads; for arrays ``batch_size`` and ``n_jobs`` apply. Samples of a
+    list come one per batch, each as an array of shape ``(1, *spatial, c)``.
+    """
+    if isinstance(X, FeatureMaps):
+        return X.map_batches(func)
+    ident = FeatureMaps(
+        X,
+        lambda b: b,
+        out_spatial=None if isinstance(X, list) else X.shape[1:-1],
+        n_channels=X[0].shape[-1],
+        dtype=X[0].dtype,
+        batch_size=batch_size,
+        n_jobs=n_jobs,
+    )
+    return ident.map_batches(func)
