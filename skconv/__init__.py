@@ -5,10 +5,11 @@ convolution engine and followed by an encoding and pooling, all as
 scikit-learn transformers.
 """
 
+from . import filters, plotting
 from ._conv import Conv
 from ._maps import FeatureMaps
 from ._pool import Pool
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["Conv", "FeatureMaps", "Pool"]
+__all__ = ["Conv", "FeatureMaps", "Pool", "filters", "plotting"]

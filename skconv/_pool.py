@@ -212,6 +212,11 @@ class Pool(TransformerMixin, BaseEstimator):
     # --- input ------------------------------------------------------------------
     def _check_input(self, X, *, reset):
         explicit = self._explicit_ndim()
+        if explicit is not None and explicit not in (1, 2, 3):
+            raise ValueError(
+                f"the pooling parameters describe {explicit}-D maps; only 1-D, 2-D and "
+                "3-D maps are supported."
+            )
         if isinstance(X, FeatureMaps):
             d = X.spatial_ndim
             if explicit is not None and explicit != d:

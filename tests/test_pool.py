@@ -1,0 +1,175 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from skconv import Conv, FeatureMaps, Pool
+from skconv._pool import _region_bounds
+
+REDUCE = {
+    "sum": lambda r: r.sum(axis=tuple(range(r.ndim - 1))),
+    "mean": lambda r: r.mean(axis=tuple(range(r.ndim - 1))),
+    "max": lambda r: r.max(axis=tuple(range(r.ndim - 1))),
+    "l2": lambda r: np.sqrt((r**2).sum(axis=tuple(range(r.ndim - 1)))),
+    "ppv": lambda r: (r > 0).mean(axis=tuple(range(r.ndim - 1))),
+}
+
+
+def test_region_bounds_match_coates_quadrants():
+    assert _region_bounds(27, 2) == [(0, 14), (14, 27)]
+    assert _region_bounds(8, 4) == [(0, 2), (2, 4), (4, 6), (6, 8)]
+    # fewer positions than regions: every region keeps one position
+    assert _region_bounds(1, 3) == [(0, 1), (0, 1), (0, 1)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.integers(1, 30),
+    n=st.integers(1, 6),
+)
+def test_region_bounds_cover_the_axis(size, n):
+    bounds = _region_bounds(size, n)
+    assert len(bounds) == n
+    assert all(0 <= a < b <= size for a, b in bounds)
+    if size >= n:  # a partition: contiguous, non-overlapping
+        assert bounds[0][0] == 0 and bounds[-1][1] == size
+        assert all(bounds[i][1] == bounds[i + 1][0] for i in range(n - 1))
+
+
+@pytest.mark.parametrize("method", list(REDUCE))
+def test_grid_pooling_matches_direct_reduction(method):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 7, 9, 4))
+    out = Pool(method=method, grid=(2, 3)).fit_transform(x)
+    assert out.shape == (3, 6 * 4)
+    rb, cb = _region_bounds(7, 2), _region_bounds(9, 3)
+    expected = []
+    for i in range(3):
+        feats = [REDUCE[method](x[i, slice(*r), slice(*c)]) for r in rb for c in cb]
+        expected.append(np.concatenate(feats))
+    np.testing.assert_allclose(out, np.array(expected), rtol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    d=st.integers(1, 3),
+    size=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    extra=st.integers(0, 3),
+    method=st.sampled_from(list(REDUCE)),
+    seed=st.integers(0, 1000),
+)
+def test_sliding_windows_match_naive_loop(d, size, stride, extra, method, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2,) + (size + extra,) * d + (3,))
+    out = Pool(method=method, size=(size,) * d, stride=(stride,) * d).fit_transform(x)
+    n_out = (extra // stride) + 1
+    assert out.shape == (2,) + (n_out,) * d + (3,)
+    for pos in np.ndindex(*(n_out,) * d):
+        idx = (slice(None),) + tuple(slice(p * stride, p * stride + size) for p in pos)
+        window = x[idx]
+        ref = np.stack([REDUCE[method](window[i]) for i in range(2)])
+        np.testing.assert_allclose(out[(slice(None),) + pos], ref, rtol=1e-12)
+
+
+def test_pyramid_fixed_length_for_any_size():
+    rng = np.random.default_rng(1)
+    pool = Pool(pyramid=(1, 2, 4), method="max")
+    sizes = [(16, 16), (9, 23), (4, 4)]
+    maps = [rng.random(s + (5,)) for s in sizes]
+    out = pool.fit_transform(maps)
+    assert out.shape == (3, 21 * 5)
+    # the first level is the global max
+    for i, m in enumerate(maps):
+        np.testing.assert_allclose(out[i, :5], m.max(axis=(0, 1)))
+    names = pool.get_feature_names_out()
+    assert len(names) == 105 and names[0] == "ch0_pyr0_0_0" and names[-1] == "ch4_pyr2_3_3"
+
+
+def test_channel_groups_maxout():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 4, 4, 6))
+    out = Pool(size=1, channel_groups=3).fit_transform(x)
+    np.testing.assert_allclose(out, x.reshape(2, 4, 4, 2, 3).max(-1))
+    feats = Pool(grid=1, channel_groups=2, channel_method="sum").fit_transform(x)
+    np.testing.assert_allclose(feats, x.reshape(2, 4, 4, 3, 2).sum(-1).sum((1, 2)))
+    with pytest.raises(ValueError, match="channel_groups"):
+        Pool(channel_groups=4).fit(x)
+
+
+def test_feature_names_follow_columns():
+    x = np.zeros((1, 4, 4, 2))
+    x[0, 0, 3, 1] = 1.0  # top-right quadrant, channel 1
+    pool = Pool(grid=(2, 2)).fit(x)
+    names = pool.get_feature_names_out()
+    assert names[np.argmax(pool.transform(x)[0])] == "ch1_grid0_1"
+    assert list(pool.get_feature_names_out(["a", "b"])[:2]) == ["a_grid0_0", "b_grid0_0"]
+    with pytest.raises(ValueError, match="flattened"):
+        Pool(size=2).fit(x).get_feature_names_out()
+
+
+def test_flatten_false_keeps_structure():
+    x = np.random.default_rng(3).random((2, 6, 6, 3))
+    assert Pool(grid=(2, 3), flatten=False).fit_transform(x).shape == (2, 2, 3, 3)
+    assert Pool(pyramid=(1, 2), flatten=False).fit_transform(x).shape == (2, 5, 3)
+    assert Pool(size=2, flatten=True).fit_transform(x).shape == (2, 27)
+
+
+def test_sliding_pool_on_lazy_maps_stays_lazy():
+    rng = np.random.default_rng(4)
+    x = rng.random((4, 10, 10, 1))
+    maps = Conv(rng.standard_normal((3, 3, 3, 1)), encoding="relu").fit_transform(x)
+    pooled = Pool(size=2, method="max").fit_transform(maps)
+    assert isinstance(pooled, FeatureMaps) and pooled.shape == (4, 4, 4, 3)
+    ref = Pool(size=2, method="max").fit_transform(np.asarray(maps))
+    np.testing.assert_array_equal(np.asarray(pooled), ref)
+    # and a second conv stacks on it, batch by batch
+    w2 = rng.standard_normal((2, 2, 2, 3))
+    maps2 = Conv(w2).fit_transform(pooled)
+    np.testing.assert_allclose(
+        np.asarray(maps2), np.asarray(Conv(w2).fit_transform(ref)), rtol=1e-6
+    )
+
+
+def test_signals_as_2d_input():
+    x = np.arange(12, dtype=float).reshape(2, 6)
+    out = Pool(grid=3).fit_transform(x)
+    np.testing.assert_allclose(out, x.reshape(2, 3, 2).sum(-1))
+
+
+def test_pool_does_not_modify_input():
+    x = np.random.default_rng(5).standard_normal((2, 5, 5, 2))
+    x0 = x.copy()
+    for method in REDUCE:
+        Pool(method=method).fit_transform(x)
+        Pool(method=method, size=2, channel_groups=2).fit_transform(x)
+    np.testing.assert_array_equal(x, x0)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"method": "median"}, "method"),
+        ({"grid": 2, "pyramid": (1, 2)}, "at most one"),
+        ({"stride": 2}, "stride needs size"),
+        ({"grid": 0}, "grid"),
+        ({"grid": (2, 2, 2, 2)}, "only 1-D, 2-D and 3-D"),
+        ({"size": 9}, "larger"),
+        ({"flatten": "yes"}, "flatten"),
+        ({"pyramid": ()}, "pyramid"),
+    ],
+)
+def test_errors(params, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        Pool(**params).fit(np.zeros((2, 5, 5, 2)))
+
+
+def test_dimension_mismatch_with_lazy_maps():
+    maps = Conv(np.ones((1, 2, 2, 1))).fit_transform(np.zeros((2, 5, 5)))
+    with pytest.raises(ValueError, match="3-D but X holds 2-D"):
+        Pool(grid=(2, 2, 2)).fit(maps)
+
+
+def test_transform_checks_channels():
+    pool = Pool().fit(np.zeros((2, 5, 5, 2)))
+    with pytest.raises(ValueError, match="channels"):
+        pool.transform(np.zeros((2, 5, 5, 3)))
