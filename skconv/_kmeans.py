@@ -1,0 +1,381 @@
+"""Patch preprocessing and centroid learning for k-means filter banks.
+
+Private helpers behind k-means-learned convolution filters (Coates, Lee & Ng,
+2011; Coates & Ng, 2012): per-patch contrast normalization and three ways to
+learn the centroids of a patch matrix.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.utils import check_random_state
+
+__all__ = ["normalize_patches", "fit_centroids"]
+
+_ALGORITHMS = ("kmeans", "minibatch", "spherical")
+# Spherical k-means seeding looks at a random subset of this many patches.
+_SEED_SAMPLES_PER_CLUSTER = 20
+_SEED_MIN_SAMPLES = 10_000
+
+
+def _check_real(value, name, *, low, low_inclusive):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(
+            f"{name} must be a real number, got {value!r} of type "
+            f"{type(value).__name__}."
+        )
+    bad = not np.isfinite(value) or (value < low if low_inclusive else value <= low)
+    if bad:
+        relation = ">=" if low_inclusive else ">"
+        raise ValueError(f"{name} must be a finite number {relation} {low}, got {value!r}.")
+    return float(value)
+
+
+def _check_int(value, name, *, low):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+        raise TypeError(
+            f"{name} must be an integer, got {value!r} of type {type(value).__name__}."
+        )
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value!r}.")
+    return int(value)
+
+
+def _check_patches(P, name="P"):
+    P = np.asarray(P)
+    if P.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_patches, patch_dim), got an "
+            f"array of shape {P.shape}."
+        )
+    if not (np.issubdtype(P.dtype, np.number) and not np.iscomplexobj(P)):
+        raise TypeError(f"{name} must hold real numbers, got dtype {P.dtype}.")
+    if not np.all(np.isfinite(P)):
+        raise ValueError(f"{name} must not contain NaN or infinity.")
+    return P
+
+
+def normalize_patches(P, *, eps, scale=1.0, ddof=1):
+    """Contrast-normalize each patch (row): remove its mean, divide by its std.
+
+    Row ``p`` becomes ``(p - mean(p)) / sqrt(var(p) + eps / scale**2)``, which
+    is exactly the result of normalizing ``scale * p`` with ``eps``::
+
+        (s p - s m) / sqrt(s**2 var(p) + eps) = (p - m) / sqrt(var(p) + eps / s**2)
+
+    So ``eps`` is stated on the pixel scale ``scale * P``: Coates et al. (2011)
+    used ``eps=10`` for pixels in 0..255; for images stored in [0, 1] pass
+    ``eps=10, scale=255`` to get the same normalized patches. The output is
+    dimensionless, the same whatever scale the input was given in.
+
+    Each output row has mean 0 and variance ``var / (var + eps / scale**2)``
+    (``var`` with the same ``ddof``): close to 1 for high-contrast patches,
+    close to 0 for nearly flat ones, whose noise ``eps`` keeps from being
+    amplified.
+
+    Parameters
+    ----------
+    P : array-like of shape (n_patches, patch_dim)
+        Flattened patches, one per row. Not modified.
+    eps : float
+        Non-negative variance regularizer on the ``scale * P`` scale.
+        Constant rows become exact zeros (whatever ``eps``, so ``eps=0`` is
+        allowed).
+    scale : float, default=1.0
+        Positive factor that brings ``P`` to the scale ``eps`` is stated on
+        (255 for data in [0, 1] with an ``eps`` stated for 0..255 pixels).
+    ddof : int, default=1
+        Delta degrees of freedom of the per-row variance: the divisor is
+        ``patch_dim - ddof``. The default 1 matches Coates' reference code
+        (MATLAB ``var``); use 0 for the population variance. Needs
+        ``patch_dim > ddof``.
+
+    Returns
+    -------
+    P_norm : ndarray of shape (n_patches, patch_dim)
+        New array; float32 input stays float32, other input gives float64.
+
+    References
+    ----------
+    .. [1] A. Coates, H. Lee and A. Y. Ng, "An Analysis of Single-Layer
+       Networks in Unsupervised Feature Learning", AISTATS 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skconv._kmeans import normalize_patches
+    >>> P = np.array([[0.0, 0.5, 1.0], [0.2, 0.2, 0.2]])
+    >>> np.round(normalize_patches(P, eps=0.0), 6)
+    array([[-1.,  0.,  1.],
+           [ 0.,  0.,  0.]])
+    """
+    P = _check_patches(P)
+    eps = _check_real(eps, "eps", low=0.0, low_inclusive=True)
+    scale = _check_real(scale, "scale", low=0.0, low_inclusive=False)
+    ddof = _check_int(ddof, "ddof", low=0)
+    if P.shape[1] <= ddof:
+        raise ValueError(
+            f"normalize_patches needs patch_dim > ddof, got patch_dim={P.shape[1]} "
+            f"and ddof={ddof}."
+        )
+    out_dtype = np.float32 if P.dtype == np.float32 else np.float64
+    # Row statistics in float64 whatever the input, for accuracy.
+    mean = P.mean(axis=1, dtype=np.float64, keepdims=True)
+    var = P.var(axis=1, dtype=np.float64, ddof=ddof, keepdims=True)
+    denom = np.sqrt(var + eps / scale**2)
+    # A constant row maps to exact zeros: its float mean may differ from its
+    # value by rounding, which eps=0 would blow up into +-1 entries.
+    constant = (P.max(axis=1) == P.min(axis=1))[:, None]
+    denom[constant] = 1.0
+    mean[constant] = 0.0
+    out = P.astype(out_dtype, copy=True)
+    out -= mean.astype(out_dtype)
+    out /= denom.astype(out_dtype)
+    out[constant[:, 0]] = 0
+    return out
+
+
+def fit_centroids(
+    P,
+    n_clusters,
+    *,
+    algorithm="kmeans",
+    max_iter=50,
+    tol=0.0,
+    random_state=None,
+    batch_size=4096,
+    n_init=1,
+):
+    """Learn ``n_clusters`` centroids of the rows of a patch matrix.
+
+    Parameters
+    ----------
+    P : array-like of shape (n_patches, patch_dim)
+        Patches (usually normalized and whitened), one per row. Not modified.
+    n_clusters : int
+        Number of centroids, at most ``n_patches``.
+    algorithm : {"kmeans", "minibatch", "spherical"}, default="kmeans"
+        - ``"kmeans"``: Lloyd's k-means, :class:`sklearn.cluster.KMeans`
+          (``algorithm="lloyd"``, k-means++ initialization).
+        - ``"minibatch"``: :class:`sklearn.cluster.MiniBatchKMeans`.
+        - ``"spherical"``: gain-shape k-means of Coates & Ng (2012), see
+          Notes. Centroids have unit norm.
+    max_iter : int, default=50
+        Iterations (full passes over ``P``); Coates et al. (2011) ran 50.
+    tol : float, default=0.0
+        Convergence tolerance. For ``"kmeans"`` and ``"minibatch"`` it is
+        passed to scikit-learn; ``"kmeans"`` also stops when the assignments
+        no longer change, so with ``tol=0`` it runs ``max_iter`` iterations
+        unless exactly converged, as in Coates' reference code;
+        ``"minibatch"`` keeps scikit-learn's own early stopping on the
+        smoothed inertia (``max_no_improvement``). For ``"spherical"``,
+        iterations stop once the summed squared change of the (unit)
+        centroids is at most ``tol`` (so ``tol=0`` runs ``max_iter``
+        iterations unless the centroids stop changing exactly).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialization and the re-seeding of empty clusters (and
+        the mini-batches). An int gives reproducible centroids.
+    batch_size : int, default=4096
+        Mini-batch size for ``"minibatch"``; for ``"spherical"``, the number
+        of patches per matrix product (bounds the memory of the
+        ``batch_size x n_clusters`` similarity block). Unused by
+        ``"kmeans"``.
+    n_init : int, default=1
+        Number of initializations; the best run (lowest inertia, or for
+        ``"spherical"`` the highest summed squared projection) is kept.
+
+    Returns
+    -------
+    centroids : ndarray of shape (n_clusters, patch_dim)
+        float32 for float32 or integer input, float64 for float64 input.
+
+    Notes
+    -----
+    Spherical k-means follows Coates & Ng (2012), Algorithm 1. With unit
+    centroids ``d_j``, each patch ``x`` is assigned to the centroid of
+    largest **absolute** projection ``j = argmax_j |d_j . x|`` with code
+    ``s = d_j . x`` (signed), which minimizes ``||x - s d_j||^2`` over one-hot
+    codes; each centroid is then replaced by ``sum_i s_i x_i`` over its
+    patches and renormalized. A centroid and its negative are therefore the
+    same cluster, and patches contribute in proportion to their projection
+    (so low-contrast patches weigh little). A centroid with no patch (or a
+    zero update) is re-seeded from a random normalized nonzero patch.
+
+    The paper starts from normalized Gaussian vectors; here the centroids are
+    seeded as in k-means++ (Arthur & Vassilvitskii, 2007) for this loss: each
+    is a normalized patch drawn with probability proportional to its residual
+    ``||x||^2 - max_j (d_j . x)^2`` under the centroids chosen so far (the
+    greedy variant: the best of ``2 + log(n_clusters)`` such draws), over a
+    random subset of ``max(10000, 20 * n_clusters)`` patches. Random
+    starts often leave two centroids in one cluster and one centroid on two,
+    a local optimum Lloyd iterations do not leave. Similarities are float32
+    (or float64) matrix products over blocks of ``batch_size`` patches; the
+    result is deterministic for a fixed ``random_state``.
+
+    References
+    ----------
+    .. [1] A. Coates, H. Lee and A. Y. Ng, "An Analysis of Single-Layer
+       Networks in Unsupervised Feature Learning", AISTATS 2011.
+    .. [2] A. Coates and A. Y. Ng, "Learning Feature Representations with
+       K-means", Neural Networks: Tricks of the Trade, 2nd ed., Springer, 2012.
+    .. [3] D. Arthur and S. Vassilvitskii, "k-means++: The Advantages of
+       Careful Seeding", SODA 2007.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skconv._kmeans import fit_centroids
+    >>> rng = np.random.RandomState(0)
+    >>> P = rng.randn(1000, 8).astype(np.float32)
+    >>> D = fit_centroids(P, 4, algorithm="spherical", random_state=0)
+    >>> D.shape, bool(np.allclose(np.linalg.norm(D, axis=1), 1, atol=1e-6))
+    ((4, 8), True)
+    """
+    P = _check_patches(P)
+    if algorithm not in _ALGORITHMS:
+        raise ValueError(
+            f"algorithm must be one of {', '.join(map(repr, _ALGORITHMS))}, "
+            f"got {algorithm!r}."
+        )
+    n_clusters = _check_int(n_clusters, "n_clusters", low=1)
+    max_iter = _check_int(max_iter, "max_iter", low=1)
+    tol = _check_real(tol, "tol", low=0.0, low_inclusive=True)
+    batch_size = _check_int(batch_size, "batch_size", low=1)
+    n_init = _check_int(n_init, "n_init", low=1)
+    if n_clusters > P.shape[0]:
+        raise ValueError(
+            f"n_clusters={n_clusters} must be <= the number of patches "
+            f"({P.shape[0]})."
+        )
+    dtype = np.float64 if P.dtype == np.float64 else np.float32
+    P = np.asarray(P, dtype=dtype)
+    rng = check_random_state(random_state)
+
+    if algorithm == "kmeans":
+        km = KMeans(
+            n_clusters=n_clusters,
+            algorithm="lloyd",
+            n_init=n_init,
+            max_iter=max_iter,
+            tol=tol,
+            random_state=rng,
+        ).fit(P)
+        return np.asarray(km.cluster_centers_, dtype=dtype)
+    if algorithm == "minibatch":
+        km = MiniBatchKMeans(
+            n_clusters=n_clusters,
+            n_init=n_init,
+            max_iter=max_iter,
+            tol=tol,
+            batch_size=batch_size,
+            random_state=rng,
+        ).fit(P)
+        return np.asarray(km.cluster_centers_, dtype=dtype)
+
+    best, best_score = None, -np.inf
+    for _ in range(n_init):
+        D, score = _spherical_kmeans(P, n_clusters, max_iter, tol, batch_size, rng)
+        if score > best_score:
+            best, best_score = D, score
+    return best
+
+
+def _spherical_pass(P, D, batch_size, accumulate):
+    """One pass of max-|projection| assignment over blocks of rows.
+
+    Returns the labels, the signed codes and, if ``accumulate``, the float64
+    sums ``sum_i s_i x_i`` per centroid.
+    """
+    n = P.shape[0]
+    labels = np.empty(n, dtype=np.intp)
+    codes = np.empty(n, dtype=P.dtype)
+    sums = np.zeros(D.shape, dtype=np.float64) if accumulate else None
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        block = P[start:stop]
+        G = block @ D.T
+        idx = np.argmax(np.abs(G), axis=1)
+        code = G[np.arange(stop - start), idx]
+        labels[start:stop] = idx
+        codes[start:stop] = code
+        if accumulate:
+            # S^T X for the one-hot code matrix S of this block, as a sparse
+            # product: O(block size x dim) instead of a dense GEMM.
+            S = sp.csr_matrix(
+                (code.astype(np.float64), (idx, np.arange(stop - start))),
+                shape=(D.shape[0], stop - start),
+            )
+            sums += S @ block.astype(np.float64)
+    return labels, codes, sums
+
+
+def _random_patch_directions(P, count, rng, norms):
+    """``count`` normalized nonzero rows of P drawn at random (unit Gaussian if none)."""
+    nonzero = np.flatnonzero(norms > 0)
+    if nonzero.size == 0:
+        G = rng.standard_normal((count, P.shape[1])).astype(P.dtype)
+        return G / np.linalg.norm(G, axis=1, keepdims=True)
+    rows = nonzero[rng.randint(nonzero.size, size=count)]
+    return P[rows] / norms[rows, None].astype(P.dtype)
+
+
+def _seed_sample_size(n_clusters):
+    return max(_SEED_MIN_SAMPLES, _SEED_SAMPLES_PER_CLUSTER * n_clusters)
+
+
+def _spherical_init(P, n_clusters, rng, norms):
+    """Greedy k-means++ seeding for the loss ``||x||^2 - max_j (d_j . x)^2``.
+
+    Each new centroid is a normalized patch. ``2 + log(n_clusters)``
+    candidates are drawn with probability proportional to their current loss
+    (k-means++ draws with the squared distance to the nearest centre) and
+    the one that lowers the total loss most is kept, as scikit-learn's
+    greedy k-means++ does.
+    """
+    if P.shape[0] > _seed_sample_size(n_clusters):
+        # Seeding costs n_clusters passes over its sample; a random subset
+        # keeps it to a few Lloyd iterations' worth at any n_patches.
+        rows = np.sort(rng.choice(P.shape[0], _seed_sample_size(n_clusters), replace=False))
+        P, norms = P[rows], norms[rows]
+    sq = norms.astype(np.float64) ** 2
+    loss = sq.copy()
+    n_trials = 2 + int(np.log(n_clusters))
+    D = np.empty((n_clusters, P.shape[1]), dtype=P.dtype)
+    for j in range(n_clusters):
+        cum = np.cumsum(loss)
+        if cum[-1] <= 0:
+            # Every patch is already represented exactly (or all are zero).
+            D[j:] = _random_patch_directions(P, n_clusters - j, rng, norms)
+            break
+        draws = rng.uniform(size=n_trials) * cum[-1]
+        cand = np.minimum(np.searchsorted(cum, draws, side="right"), len(cum) - 1)
+        directions = P[cand] / norms[cand, None].astype(P.dtype)
+        proj = (P @ directions.T).astype(np.float64)
+        trial_loss = np.minimum(loss[:, None], np.maximum(sq[:, None] - proj**2, 0.0))
+        best = int(np.argmin(trial_loss.sum(axis=0)))
+        D[j] = directions[best]
+        loss = trial_loss[:, best].copy()
+    return D
+
+
+def _spherical_kmeans(P, n_clusters, max_iter, tol, batch_size, rng):
+    norms = np.linalg.norm(P, axis=1)
+    D = _spherical_init(P, n_clusters, rng, norms)
+    for _ in range(max_iter):
+        # No early stop on unchanged assignments: the codes s_i = d_j . x_i
+        # depend on the centroids, so each update still moves d_j (a power
+        # iteration towards the top eigenvector of its cluster's scatter).
+        _, _, sums = _spherical_pass(P, D, batch_size, accumulate=True)
+        lengths = np.linalg.norm(sums, axis=1)
+        empty = lengths == 0
+        sums[~empty] /= lengths[~empty, None]
+        if empty.any():
+            sums[empty] = _random_patch_directions(P, int(empty.sum()), rng, norms)
+        shift = float(np.sum((sums - D) ** 2))
+        D = sums.astype(P.dtype)
+        if shift <= tol:
+            break
+    _, codes, _ = _spherical_pass(P, D, batch_size, accumulate=False)
+    return D, float(np.sum(codes.astype(np.float64) ** 2))

@@ -1,0 +1,273 @@
+"""Tests for patch normalization and centroid learning (skconv._kmeans)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linear_sum_assignment
+
+from skconv._kmeans import (
+    _spherical_init,
+    _spherical_kmeans,
+    _spherical_pass,
+    fit_centroids,
+    normalize_patches,
+)
+
+# ---------------------------------------------------------------- normalize
+
+
+def _reference_normalize(P, eps, scale, ddof):
+    P = np.asarray(P, dtype=np.float64)
+    mean = P.mean(axis=1, keepdims=True)
+    var = P.var(axis=1, ddof=ddof, keepdims=True)
+    return (P - mean) / np.sqrt(var + eps / scale**2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 30),
+    dim=st.integers(2, 40),
+    eps=st.sampled_from([0.01, 1.0, 10.0]),
+    scale=st.sampled_from([1.0, 255.0]),
+    ddof=st.sampled_from([0, 1]),
+    seed=st.integers(0, 2**16),
+)
+def test_normalize_matches_formula(n, dim, eps, scale, ddof, seed):
+    rng = np.random.RandomState(seed)
+    P = rng.uniform(0, 1, size=(n, dim)) * rng.uniform(0, 2, size=(n, 1))
+    out = normalize_patches(P, eps=eps, scale=scale, ddof=ddof)
+    np.testing.assert_allclose(out, _reference_normalize(P, eps, scale, ddof), rtol=1e-12, atol=1e-12)
+    # Zero mean, and variance var / (var + eps / scale**2) per row.
+    var = P.var(axis=1, ddof=ddof)
+    np.testing.assert_allclose(out.mean(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(
+        out.var(axis=1, ddof=ddof), var / (var + eps / scale**2), rtol=1e-10, atol=1e-14
+    )
+
+
+def test_normalize_default_ddof_is_sample_variance():
+    P = np.array([[1.0, 2.0, 4.0, 7.0]])
+    out = normalize_patches(P, eps=2.0)
+    expected = (P - 3.5) / np.sqrt(np.var(P, ddof=1) + 2.0)
+    np.testing.assert_allclose(out, expected, rtol=1e-15)
+
+
+def test_normalize_scale_states_eps_units():
+    rng = np.random.RandomState(0)
+    P01 = rng.randint(0, 256, size=(50, 108)) / 255.0
+    on_255 = normalize_patches(P01 * 255.0, eps=10.0)
+    np.testing.assert_allclose(
+        normalize_patches(P01, eps=10.0, scale=255.0), on_255, rtol=1e-12, atol=1e-13
+    )
+    np.testing.assert_allclose(normalize_patches(P01 * 255.0, eps=10.0, scale=1.0), on_255)
+
+
+def test_normalize_dtypes_and_no_modification():
+    rng = np.random.RandomState(1)
+    P8 = rng.randint(0, 256, size=(20, 27)).astype(np.uint8)
+    before = P8.copy()
+    out = normalize_patches(P8, eps=10.0)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(P8, before)
+    P32 = P8.astype(np.float32)
+    out32 = normalize_patches(P32, eps=10.0)
+    assert out32.dtype == np.float32 and out32 is not P32
+    np.testing.assert_allclose(out32, out, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(P32, P8)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_normalize_constant_rows(dtype):
+    # 0.2 three times has a float mean that is not exactly 0.2: without care,
+    # eps=0 would turn the rounding error into entries of size ~1.
+    P = np.array([[0.2, 0.2, 0.2], [1.0, 2.0, 3.0], [3.0, 3.0, 3.0]], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = normalize_patches(P, eps=0.0)
+    np.testing.assert_array_equal(out[[0, 2]], 0.0)
+    np.testing.assert_allclose(out[1], [-1.0, 0.0, 1.0], rtol=1e-6)
+    np.testing.assert_array_equal(normalize_patches(P, eps=10.0)[[0, 2]], 0.0)
+
+
+@pytest.mark.parametrize(
+    "P, kwargs, error, match",
+    [
+        (np.ones(5), {"eps": 1.0}, ValueError, "2-D array"),
+        (np.ones((2, 3)), {"eps": -1.0}, ValueError, "eps must be a finite number >= 0"),
+        (np.ones((2, 3)), {"eps": "10"}, TypeError, "eps must be a real number"),
+        (np.ones((2, 3)), {"eps": 1.0, "scale": 0.0}, ValueError, "scale must be a finite number > 0"),
+        (np.ones((2, 1)), {"eps": 1.0}, ValueError, "patch_dim > ddof"),
+        (np.ones((2, 3)), {"eps": 1.0, "ddof": -1}, ValueError, "ddof must be >= 0"),
+        (np.array([[1.0, np.nan]]), {"eps": 1.0}, ValueError, "NaN"),
+        (np.array([["a", "b"]]), {"eps": 1.0}, TypeError, "real numbers"),
+    ],
+)
+def test_normalize_errors(P, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        normalize_patches(P, **kwargs)
+
+
+# ---------------------------------------------------------------- centroids
+
+
+def _blobs(n=3000, k=5, dim=12, seed=0):
+    rng = np.random.RandomState(seed)
+    centers = 10 * rng.randn(k, dim)
+    labels = rng.randint(k, size=n)
+    X = centers[labels] + 0.3 * rng.randn(n, dim)
+    return X.astype(np.float32), centers
+
+
+def _directions(n=3000, k=5, dim=12, noise=0.02, seed=0):
+    # Points along k unit directions, either sign, with random gains.
+    rng = np.random.RandomState(seed)
+    centers = rng.randn(k, dim)
+    centers /= np.linalg.norm(centers, axis=1, keepdims=True)
+    labels = rng.randint(k, size=n)
+    gains = rng.uniform(0.5, 2.0, size=n) * rng.choice([-1.0, 1.0], size=n)
+    X = gains[:, None] * (centers[labels] + noise * rng.randn(n, dim))
+    return X.astype(np.float32), centers
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "minibatch"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_euclidean_algorithms_recover_centers(algorithm, seed):
+    X, centers = _blobs(seed=seed)
+    D = fit_centroids(X, len(centers), algorithm=algorithm, random_state=seed, batch_size=256)
+    assert D.shape == centers.shape and D.dtype == np.float32
+    dist = np.linalg.norm(D[:, None] - centers[None], axis=-1)
+    rows, cols = linear_sum_assignment(dist)
+    # The noise is 0.3 per coordinate; the centres are about 14 apart.
+    assert dist[rows, cols].max() < 0.1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_spherical_recovers_directions_up_to_sign(seed):
+    X, centers = _directions(seed=seed)
+    D = fit_centroids(X, len(centers), algorithm="spherical", random_state=seed)
+    sim = np.abs(D.astype(np.float64) @ centers.T)
+    rows, cols = linear_sum_assignment(-sim)
+    assert sim[rows, cols].min() > 0.999
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_spherical_unit_norm(dtype):
+    X = np.random.RandomState(0).randn(2000, 10).astype(dtype)
+    D = fit_centroids(X, 16, algorithm="spherical", random_state=0, max_iter=10)
+    assert D.dtype == dtype
+    np.testing.assert_allclose(np.linalg.norm(D.astype(np.float64), axis=1), 1.0, rtol=1e-6)
+
+
+def _naive_spherical_update(P, D):
+    P = P.astype(np.float64)
+    G = P @ D.astype(np.float64).T
+    labels = np.argmax(np.abs(G), axis=1)
+    new = np.zeros_like(D, dtype=np.float64)
+    for i, j in enumerate(labels):
+        new[j] += G[i, j] * P[i]
+    return labels, new
+
+
+def test_spherical_pass_matches_naive_loop():
+    rng = np.random.RandomState(3)
+    P = rng.randn(500, 7).astype(np.float32)
+    D = rng.randn(9, 7).astype(np.float32)
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    labels, codes, sums = _spherical_pass(P, D, batch_size=64, accumulate=True)
+    ref_labels, ref_sums = _naive_spherical_update(P, D)
+    np.testing.assert_array_equal(labels, ref_labels)
+    np.testing.assert_allclose(codes, (P @ D.T)[np.arange(len(P)), labels], rtol=1e-6)
+    np.testing.assert_allclose(sums, ref_sums, rtol=1e-5, atol=1e-5)
+
+
+def test_spherical_converges_to_fixed_point():
+    X, _ = _directions(n=1500, k=4, dim=8, noise=0.2, seed=5)
+    D = fit_centroids(X, 4, algorithm="spherical", random_state=0, max_iter=500, tol=1e-14)
+    _, new = _naive_spherical_update(X, D)
+    new /= np.linalg.norm(new, axis=1, keepdims=True)
+    np.testing.assert_allclose(new, D, atol=1e-5)
+
+
+def test_spherical_batch_size_does_not_change_result():
+    X = np.random.RandomState(4).randn(1000, 6).astype(np.float32)
+    a = fit_centroids(X, 5, algorithm="spherical", random_state=0, batch_size=1000)
+    b = fit_centroids(X, 5, algorithm="spherical", random_state=0, batch_size=37)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_spherical_reseeds_empty_clusters():
+    # Two directions (and zero rows) for six centroids: some clusters stay
+    # empty and must be re-seeded from patches, never left as zero or NaN.
+    rng = np.random.RandomState(6)
+    X = np.zeros((300, 5), dtype=np.float32)
+    X[:100, 0] = rng.uniform(1, 2, 100)
+    X[100:200, 1] = rng.uniform(1, 2, 100)
+    D = fit_centroids(X, 6, algorithm="spherical", random_state=0)
+    assert np.all(np.isfinite(D))
+    np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1.0, rtol=1e-6)
+    sim = np.abs(D)
+    assert sim[:, 0].max() > 0.999 and sim[:, 1].max() > 0.999
+
+
+def test_spherical_init_draws_distinct_clusters():
+    X, centers = _directions(n=2000, k=6, dim=10, seed=7)
+    D = _spherical_init(X, 6, np.random.RandomState(0), np.linalg.norm(X, axis=1))
+    np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1.0, rtol=1e-6)
+    best = np.argmax(np.abs(D @ centers.T), axis=1)
+    assert len(set(best)) == 6
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "minibatch", "spherical"])
+def test_reproducible(algorithm):
+    X = np.random.RandomState(8).randn(800, 6).astype(np.float32)
+    kw = dict(algorithm=algorithm, random_state=3, max_iter=5, batch_size=128)
+    a = fit_centroids(X, 7, **kw)
+    b = fit_centroids(X, 7, **kw)
+    np.testing.assert_array_equal(a, b)
+    c = fit_centroids(X, 7, **{**kw, "random_state": np.random.RandomState(3)})
+    np.testing.assert_array_equal(a, c)
+
+
+def test_n_init_keeps_best_spherical_run():
+    X = np.random.RandomState(9).randn(600, 5).astype(np.float32)
+    # The n_init runs draw one after another from the same generator.
+    rng = np.random.RandomState(0)
+    runs = [_spherical_kmeans(X, 6, 50, 0.0, 4096, rng) for _ in range(4)]
+    scores = [score for _, score in runs]
+    assert len(set(scores)) > 1  # the runs differ, so the choice matters
+    best = fit_centroids(X, 6, algorithm="spherical", random_state=0, n_init=4)
+    np.testing.assert_array_equal(best, runs[int(np.argmax(scores))][0])
+    D = runs[0][0].astype(np.float64)
+    proj = np.max(np.abs(X.astype(np.float64) @ D.T), axis=1)
+    np.testing.assert_allclose(scores[0], np.sum(proj**2), rtol=1e-5)
+
+
+def test_fit_centroids_does_not_modify_input():
+    X = np.random.RandomState(10).randn(300, 4)
+    before = X.copy()
+    for algorithm in ["kmeans", "minibatch", "spherical"]:
+        D = fit_centroids(X, 3, algorithm=algorithm, random_state=0, max_iter=3)
+        assert D.dtype == np.float64
+    np.testing.assert_array_equal(X, before)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"n_clusters": 3, "algorithm": "elkan"}, ValueError, "algorithm must be one of"),
+        ({"n_clusters": 0}, ValueError, "n_clusters must be >= 1"),
+        ({"n_clusters": 2.5}, TypeError, "n_clusters must be an integer"),
+        ({"n_clusters": 11}, ValueError, "number of patches"),
+        ({"n_clusters": 2, "max_iter": 0}, ValueError, "max_iter must be >= 1"),
+        ({"n_clusters": 2, "tol": -1.0}, ValueError, "tol must be"),
+        ({"n_clusters": 2, "batch_size": 0}, ValueError, "batch_size must be >= 1"),
+        ({"n_clusters": 2, "n_init": 0}, ValueError, "n_init must be >= 1"),
+    ],
+)
+def test_fit_centroids_errors(kwargs, error, match):
+    X = np.random.RandomState(0).randn(10, 3)
+    with pytest.raises(error, match=match):
+        fit_centroids(X, **kwargs)
