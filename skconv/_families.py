@@ -1,0 +1,1081 @@
+"""Filter families that need no training: random, Gabor and edge filter banks.
+
+Each family only says how it obtains its filters; convolution, encoding,
+input layouts and batching come from :class:`skconv._base.BaseConv`.
+"""
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from . import _engine
+from ._base import BaseConv
+from ._encoding import encode, n_encoded_channels
+from ._maps import FeatureMaps, is_variable_size
+from ._validation import check_float, check_int, check_int_tuple, check_option
+from .filters import (
+    EDGE_FILTERS,
+    _fit_to_size,
+    dog_bank,
+    edge_bank,
+    gabor_bank,
+    gaussian_derivative_bank,
+    leung_malik_bank,
+    log_bank,
+    random_bank,
+    random_dilations,
+)
+
+__all__ = ["RandomConv", "GaborConv", "EdgeConv"]
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def kernel_shape(kernel_size, name="kernel_size", ndims=(1, 2, 3)):
+    """An int means a square 2-D kernel; a tuple's length sets 1-D, 2-D or 3-D."""
+    if isinstance(kernel_size, (numbers.Integral, np.integer)) and not isinstance(
+        kernel_size, (bool, np.bool_)
+    ):
+        if 2 not in ndims:
+            raise ValueError(
+                f"{name} must be a tuple of {' or '.join(map(str, ndims))} ints here, "
+                f"got the int {kernel_size!r}."
+            )
+        return check_int_tuple(kernel_size, name, 2)
+    if not isinstance(kernel_size, (tuple, list, np.ndarray)) or len(kernel_size) not in ndims:
+        lengths = " or ".join(str(d) for d in ndims)
+        raise TypeError(
+            f"{name} must be an int (a square 2-D kernel) or a tuple of {lengths} ints, "
+            f"got {kernel_size!r}."
+        )
+    return check_int_tuple(tuple(kernel_size), name, len(kernel_size))
+
+
+def _check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {value!r}.")
+    return bool(value)
+
+
+def _check_positive_floats(values, name, *, allow_empty=True):
+    """A positive number or a sequence of them -> tuple of floats."""
+    if isinstance(values, (numbers.Real, np.number)) and not isinstance(values, (bool, np.bool_)):
+        values = (values,)
+    if isinstance(values, np.ndarray):
+        values = tuple(values.ravel().tolist())
+    if not isinstance(values, (tuple, list)) or (not allow_empty and len(values) == 0):
+        kind = "a sequence" if allow_empty else "a non-empty sequence"
+        raise TypeError(f"{name} must be a positive number or {kind} of them, got {values!r}.")
+    return tuple(
+        check_float(v, f"each entry of {name}", min_val=0.0, include_boundaries="neither")
+        for v in values
+    )
+
+
+def _replicate_groups(bank, groups):
+    """Give every group of input channels the whole bank (per-channel responses)."""
+    return np.concatenate([bank] * groups, axis=0) if groups > 1 else bank
+
+
+def _channels_per_group(est):
+    n_in = est.input_shape_[-1]
+    if n_in % est._groups:
+        raise ValueError(
+            f"groups={est._groups} must divide the number of input channels ({n_in})."
+        )
+    return n_in // est._groups
+
+
+def _stack_to_common_size(kernels, kernel_size):
+    """Zero-pad (centred) or centre-crop kernels of any sizes to one shape and stack.
+
+    ``kernel_size=None`` pads everything to the largest size per axis.
+    """
+    if kernel_size is None:
+        size = tuple(max(k.shape[a] for k in kernels) for a in range(kernels[0].ndim))
+    else:
+        size = kernel_size
+    return np.stack([_fit_to_size(np.asarray(k, dtype=np.float64), size) for k in kernels])
+
+
+# ---------------------------------------------------------------------------
+# RandomConv
+# ---------------------------------------------------------------------------
+
+
+class RandomConv(BaseConv):
+    """Convolution with random filters.
+
+    Random, untrained filters followed by a nonlinearity and pooling already give
+    good features: the architecture matters more than the weights [1]_, [2]_.
+    With 1-D kernels, zero-mean Gaussian weights, random biases
+    (``bias="uniform"``), per-filter random dilations (``dilations="random"``)
+    and proportion-of-positive-values pooling (``Pool(method="ppv")``), this is
+    the transform of ROCKET for time series [3]_.
+
+    The filters are drawn by :func:`skconv.filters.random_bank` from
+    ``random_state`` only, so they do not depend on ``n_jobs``, and the same
+    ``random_state`` on inputs with the same number of channels gives the same
+    filters.
+
+    Parameters
+    ----------
+    n_filters : int, default=64
+        Number of filters; a multiple of ``groups``.
+    kernel_size : int or tuple of int, default=5
+        An int is a square 2-D kernel; a tuple of length 1, 2 or 3 gives
+        kernels for signals, images or volumes.
+    distribution : {"gaussian", "uniform", "orthogonal", "binary"}, default="gaussian"
+        How the weights are drawn: standard normal, uniform in ``[-1, 1]``, rows
+        of a random orthogonal matrix (orthonormal filters, in blocks of the
+        filter dimension when there are more filters than dimensions) or
+        ``+-1``. See :func:`skconv.filters.random_bank`.
+    zero_mean : bool, default=False
+        Make every filter sum to zero (insensitive to the local mean), as
+        ROCKET does.
+    unit_norm : bool, default=True
+        Scale every filter to unit Euclidean norm, so that all filters respond
+        on the same scale whatever their size.
+    bias : None, "uniform" or float, default=None
+        Bias added to each response before the encoding: none, drawn uniformly
+        in ``[-1, 1]`` per filter (ROCKET), or the same constant for every
+        filter.
+    dilations : None or "random", default=None
+        ``"random"`` draws one dilation per filter as ROCKET does
+        (:func:`skconv.filters.random_dilations`: ``floor(2 ** u)`` with ``u``
+        uniform so that the dilated kernel fits in the shortest input). Only
+        for 1-D kernels, and it requires ``padding="same"``: every dilation then
+        gives maps of the same length (``ceil(length / stride)``), which are
+        concatenated along the channels in filter order. The shared
+        ``dilation`` must be 1 and ``groups`` 1. ``None`` applies the shared
+        ``dilation`` to every filter.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the filters, dilations and biases.
+    stride : int or tuple of int, default=1
+        Step between output positions, per spatial dimension.
+    padding : {"valid", "same", "full"}, int, tuple of int or tuple of (int, int), default="valid"
+        Zero padding: none, enough to keep the size at stride 1 (TensorFlow's
+        rule), enough for every partial overlap, or explicit amounts.
+    dilation : int or tuple of int, default=1
+        Spacing between kernel taps (atrous convolution), for every filter.
+    groups : int, default=1
+        Grouped convolution: filter ``j`` sees only the input channels of group
+        ``j // (n_filters // groups)``.
+    flip : bool, default=False
+        False computes cross-correlation; True flips the kernels.
+    encoding : {None, "identity", "relu", "abs", "tanh", "sigmoid", "soft_threshold", "split"}, default=None
+        Element-wise detector stage after the convolution and bias.
+    alpha : float, default=0.0
+        Threshold of the soft-threshold encodings.
+    input_shape : tuple of int, default=None
+        Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when
+        ``X`` is given flat as ``(n_samples, n_features)``.
+    batch_size : int, default=256
+        Samples convolved at once; sets the memory used when maps stream.
+    n_jobs : int, default=None
+        Threads over batches when the maps are consumed (``-1``: all cores).
+        Results do not depend on it.
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float32
+        Dtype of the computation and of the maps.
+
+    Attributes
+    ----------
+    filters_ : ndarray of shape (n_filters, *kernel_size, n_channels // groups)
+        The random filters.
+    bias_ : ndarray of shape (n_filters,) or None
+        The biases.
+    dilations_ : ndarray of shape (n_filters,) of int, or None
+        Per-filter dilations with ``dilations="random"``, else None.
+    n_filters_ : int
+    n_output_channels_ : int
+        Channels of the maps (twice ``n_filters_`` for ``encoding="split"``).
+    input_shape_ : tuple
+        Spatial shape and channel count of the samples seen at fit.
+    n_features_in_ : int
+        Number of values per sample seen at fit (fixed-size inputs only).
+    feature_names_in_ : ndarray of str
+        Column names, when fitted on a DataFrame.
+
+    See Also
+    --------
+    skconv.filters.random_bank : the filters as a plain function.
+    GaborConv, EdgeConv : hand-designed filters.
+
+    References
+    ----------
+    .. [1] K. Jarrett, K. Kavukcuoglu, M. Ranzato and Y. LeCun, "What is the
+       best multi-stage architecture for object recognition?", ICCV 2009.
+    .. [2] A. M. Saxe, P. W. Koh, Z. Chen, M. Bhand, B. Suresh and A. Y. Ng,
+       "On random weights and unsupervised feature learning", ICML 2011.
+    .. [3] A. Dempster, F. Petitjean and G. I. Webb, "ROCKET: exceptionally
+       fast and accurate time series classification using random
+       convolutional kernels", Data Mining and Knowledge Discovery 34, 2020.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skconv import Pool
+    >>> from skconv._families import RandomConv
+    >>> X = load_digits().images[:20]
+    >>> conv = RandomConv(16, 3, encoding="relu", random_state=0).fit(X)
+    >>> conv.filters_.shape
+    (16, 3, 3, 1)
+    >>> Pool(grid=2).fit_transform(conv.transform(X)).shape
+    (20, 64)
+
+    ROCKET-style features of 1-D signals:
+
+    >>> import numpy as np
+    >>> signals = np.random.RandomState(0).randn(10, 100)
+    >>> rocket = RandomConv(50, (9,), zero_mean=True, unit_norm=False,
+    ...                     bias="uniform", dilations="random", padding="same",
+    ...                     random_state=0).fit(signals)
+    >>> rocket.dilations_.shape
+    (50,)
+    >>> Pool(method="ppv", grid=1).fit_transform(rocket.transform(signals)).shape
+    (10, 50)
+    """
+
+    def __init__(
+        self,
+        n_filters=64,
+        kernel_size=5,
+        *,
+        distribution="gaussian",
+        zero_mean=False,
+        unit_norm=True,
+        bias=None,
+        dilations=None,
+        random_state=None,
+        stride=1,
+        padding="valid",
+        dilation=1,
+        groups=1,
+        flip=False,
+        encoding=None,
+        alpha=0.0,
+        input_shape=None,
+        batch_size=256,
+        n_jobs=None,
+        dtype=np.float32,
+    ):
+        self.n_filters = n_filters
+        self.kernel_size = kernel_size
+        self.distribution = distribution
+        self.zero_mean = zero_mean
+        self.unit_norm = unit_norm
+        self.bias = bias
+        self.dilations = dilations
+        self.random_state = random_state
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+        self.flip = flip
+        self.encoding = encoding
+        self.alpha = alpha
+        self.input_shape = input_shape
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.dtype = dtype
+
+    def _spatial_ndim(self):
+        return len(kernel_shape(self.kernel_size))
+
+    def _check_bias(self):
+        if self.bias is None or (isinstance(self.bias, str) and self.bias == "uniform"):
+            return self.bias
+        if isinstance(self.bias, str):
+            raise ValueError(f"bias must be None, 'uniform' or a number; got {self.bias!r}.")
+        return check_float(self.bias, "bias")
+
+    def _fit_filters(self, X, y):
+        n_filters = check_int(self.n_filters, "n_filters", min_val=1)
+        kernel = kernel_shape(self.kernel_size)
+        check_option(
+            self.distribution, "distribution", ("gaussian", "uniform", "orthogonal", "binary")
+        )
+        zero_mean = _check_bool(self.zero_mean, "zero_mean")
+        unit_norm = _check_bool(self.unit_norm, "unit_norm")
+        bias = self._check_bias()
+        check_option(self.dilations, "dilations", (None, "random"))
+        c = _channels_per_group(self)
+        if n_filters % self._groups:
+            raise ValueError(
+                f"groups={self._groups} must divide n_filters ({n_filters})."
+            )
+        if self.dilations == "random":
+            length = self._check_random_dilations(X, kernel)
+        rng = check_random_state(self.random_state)
+        filters = random_bank(
+            n_filters,
+            kernel,
+            c,
+            distribution=self.distribution,
+            zero_mean=zero_mean,
+            unit_norm=unit_norm,
+            random_state=rng,
+        )
+        self.dilations_ = None
+        if self.dilations == "random":
+            self.dilations_ = random_dilations(n_filters, kernel[0], length, random_state=rng)
+        if bias == "uniform":
+            bias = rng.uniform(-1.0, 1.0, size=n_filters)
+        elif bias is not None:
+            bias = np.full(n_filters, bias)
+        return filters, bias
+
+    def _check_random_dilations(self, X, kernel):
+        """Check the settings per-filter dilations need; return the input length."""
+        if len(kernel) != 1:
+            raise ValueError(
+                "dilations='random' is for 1-D kernels (signals), got kernel_size="
+                f"{self.kernel_size!r}; use the shared dilation parameter for images."
+            )
+        if self.padding != "same":
+            raise ValueError(
+                "dilations='random' requires padding='same', so that the maps of "
+                f"every dilation have the same length; got padding={self.padding!r}."
+            )
+        if self._dilation != (1,):
+            raise ValueError(
+                "dilations='random' draws the dilation of each filter; the shared "
+                f"dilation must stay 1, got dilation={self.dilation!r}."
+            )
+        if self._groups != 1:
+            raise ValueError(f"dilations='random' requires groups=1, got groups={self.groups!r}.")
+        if isinstance(X, list):
+            return min(x.shape[0] for x in X)
+        if isinstance(X, FeatureMaps) and is_variable_size(X):
+            raise ValueError(
+                "dilations='random' needs the signal length, which varies within "
+                "these feature maps; pass the signals themselves or fixed-size maps."
+            )
+        return int(X.shape[1])
+
+    def _conv(self, x):
+        dilations = getattr(self, "dilations_", None)
+        if dilations is None:
+            return super()._conv(x)
+        out = None
+        # One engine call per distinct dilation; "same" padding makes every
+        # group's maps the same length, so they interleave back in filter order.
+        for d in np.unique(dilations):
+            idx = np.flatnonzero(dilations == d)
+            z = _engine.conv(
+                x,
+                self.filters_[idx],
+                stride=self._stride,
+                padding=self.padding,
+                dilation=(int(d),),
+                flip=self.flip,
+            )
+            if out is None:
+                out = np.empty(z.shape[:-1] + (self.n_filters_,), dtype=z.dtype)
+            out[..., idx] = z
+        return out
+
+    def inverse_transform(self, X):
+        """Transposed convolution: map feature maps back to the input space.
+
+        The adjoint of the linear convolution (bias and encoding are not
+        inverted). With per-filter dilations it is the sum, over the dilations,
+        of the transposed convolutions of their filters.
+
+        Parameters
+        ----------
+        X : array-like or FeatureMaps of shape (n_samples, *out_spatial, n_filters_)
+
+        Returns
+        -------
+        X_input : ndarray of shape (n_samples, *input_spatial, n_channels)
+        """
+        dilations = getattr(self, "dilations_", None)
+        if dilations is None:
+            return super().inverse_transform(X)
+        self._check_params()
+        if self.n_output_channels_ != self.n_filters_:
+            raise ValueError(
+                f"inverse_transform is undefined for encoding={self.encoding!r}, which "
+                "changes the number of channels."
+            )
+        spatial = self.input_shape_[:-1]
+        if None in spatial:
+            raise ValueError(
+                "inverse_transform needs the input length, which varies for this "
+                "transformer (it was fitted on variable-size samples)."
+            )
+        Y = np.asarray(X, dtype=self._dtype)
+        out = _engine.output_spatial_shape(
+            spatial, self.filters_.shape[1:-1], stride=self._stride, padding=self.padding
+        )
+        if Y.ndim == 2 and self._input_layout in ("flat", "nochannel"):
+            Y = Y.reshape((Y.shape[0],) + tuple(out) + (self.n_filters_,))
+        if Y.ndim != 3 or Y.shape[-1] != self.n_filters_:
+            raise ValueError(
+                f"X must be feature maps of shape (n_samples, length, {self.n_filters_}), "
+                f"got shape {Y.shape}."
+            )
+        Xr = None
+        for d in np.unique(dilations):
+            idx = np.flatnonzero(dilations == d)
+            part = _engine.conv_transpose(
+                np.ascontiguousarray(Y[..., idx]),
+                self.filters_[idx],
+                spatial,
+                stride=self._stride,
+                padding=self.padding,
+                dilation=(int(d),),
+                flip=self.flip,
+            )
+            Xr = part if Xr is None else Xr + part
+        if self._input_layout == "flat":
+            return Xr.reshape(Xr.shape[0], -1)
+        if self._input_layout == "nochannel" and Xr.shape[-1] == 1:
+            return Xr[..., 0]
+        return Xr
+
+
+# ---------------------------------------------------------------------------
+# GaborConv
+# ---------------------------------------------------------------------------
+
+
+def _sigma_from_bandwidth(frequency, bandwidth):
+    # Gaussian width whose frequency response spans ``bandwidth`` octaves at
+    # half amplitude (the rule of skimage.filters.gabor_kernel).
+    b = 2.0**bandwidth
+    return math.sqrt(math.log(2) / 2) / math.pi * (b + 1) / (b - 1) / frequency
+
+
+def gabor_bank_1d(frequencies, *, sigmas=None, bandwidth=1.0, n_stds=3.0, kernel_size=None,
+                  part="real"):
+    """1-D Gabor filters ``exp(-x**2 / (2 sigma**2)) / (sqrt(2 pi) sigma) * exp(2j pi f x)``.
+
+    The 1-D analogue of :func:`skconv.filters.gabor_bank`: the same envelope
+    width rule (``sigma`` from ``bandwidth``) and support (radius
+    ``ceil(max(n_stds * sigma, 1))``), so each filter is the central row of the
+    2-D Gabor kernel of orientation 0, rescaled to a 1-D Gaussian's
+    normalization. Returns ``(n_filters, length, 1)``; ``part`` as in
+    :class:`GaborConv` (``"magnitude"`` gives the real then the imaginary bank).
+    """
+    if sigmas is None:
+        sigma_list = [_sigma_from_bandwidth(f, bandwidth) for f in frequencies]
+    else:
+        sigma_list = list(sigmas) * (len(frequencies) if len(sigmas) == 1 else 1)
+    kernels = {"real": [], "imag": []}
+    both = []
+    for f, s in zip(frequencies, sigma_list):
+        r = int(math.ceil(max(n_stds * s, 1.0)))
+        x = np.arange(-r, r + 1, dtype=np.float64)
+        g = np.exp(-(x**2) / (2 * s**2)) / (math.sqrt(2 * math.pi) * s)
+        g = g * np.exp(2j * math.pi * f * x)
+        kernels["real"].append(g.real)
+        kernels["imag"].append(g.imag)
+        both.extend([g.real, g.imag])
+    size = None if kernel_size is None else tuple(kernel_size)
+    if part == "both":
+        bank = _stack_to_common_size(both, size)
+    elif part == "magnitude":
+        bank = _stack_to_common_size(kernels["real"] + kernels["imag"], size)
+    else:
+        bank = _stack_to_common_size(kernels[part], size)
+    return bank[..., np.newaxis]
+
+
+class GaborConv(BaseConv):
+    """Convolution with a bank of Gabor filters.
+
+    Gabor filters (a Gaussian envelope times a sinusoid) at several frequencies
+    and orientations model the simple cells of the visual cortex [1]_ and are
+    classic texture features [2]_. The filters are those of
+    :func:`skconv.filters.gabor_bank` (built on
+    :func:`skimage.filters.gabor_kernel`), ordered frequency-major,
+    orientation-minor.
+
+    ``part="magnitude"`` gives the energy of complex cells [3]_,
+    ``sqrt(re**2 + im**2)`` of the responses to the real (even) and imaginary
+    (odd) filters of each pair, which is insensitive to the phase of the
+    pattern. Both banks go through one convolution with ``2 * F`` filters:
+    ``filters_`` holds the ``F`` real filters followed by the ``F`` imaginary
+    ones (with ``groups``, that block of ``2 * F`` per group), and the maps
+    have ``F`` channels (per group) before the encoding.
+
+    Colour (multichannel) input: with ``groups=1`` every filter spans all the
+    channels with the same kernel, so it responds to the sum of the channels;
+    ``groups=n_channels`` gives each channel its own copy of the bank
+    (per-channel responses, channel-major). In general each group of input
+    channels gets the whole bank.
+
+    With a 1-tuple ``kernel_size`` the filters are 1-D Gabor atoms for signals
+    (the central row of the orientation-0 kernel, one filter per frequency).
+
+    Parameters
+    ----------
+    frequencies : float or sequence of float, default=(0.1, 0.2, 0.3)
+        Spatial frequencies of the sinusoid, in cycles per pixel.
+    n_orientations : int, default=8
+        Orientations ``theta = k * pi / n_orientations``. Not used for 1-D
+        kernels.
+    sigmas : float or sequence of float, default=None
+        Standard deviation of the Gaussian envelope, one for all frequencies or
+        one per frequency. None derives it from ``bandwidth``.
+    bandwidth : float, default=1
+        Bandwidth in octaves, used when ``sigmas`` is None.
+    n_stds : float, default=3
+        The natural support of each kernel extends ``n_stds`` standard
+        deviations.
+    kernel_size : None, int or tuple of int, default=None
+        None keeps each kernel's natural support, zero-padded (centred) to the
+        largest of the bank. An int (square) or a pair centre-crops or zero-pads
+        every kernel to that size; a 1-tuple gives 1-D filters of that length.
+    part : {"real", "imag", "both", "magnitude"}, default="real"
+        The even filters, the odd filters, both (real then imaginary filter for
+        each frequency and orientation, ``2 * F`` channels), or the
+        complex-cell magnitude (``F`` channels).
+    stride : int or tuple of int, default=1
+        Step between output positions, per spatial dimension.
+    padding : {"valid", "same", "full"}, int, tuple of int or tuple of (int, int), default="valid"
+        Zero padding: none, enough to keep the size at stride 1 (TensorFlow's
+        rule), enough for every partial overlap, or explicit amounts.
+    dilation : int or tuple of int, default=1
+        Spacing between kernel taps (atrous convolution).
+    groups : int, default=1
+        Each group of ``n_channels // groups`` input channels gets the whole
+        bank; ``groups=n_channels`` filters every channel separately.
+    flip : bool, default=False
+        False computes cross-correlation; True flips the kernels.
+    encoding : {None, "identity", "relu", "abs", "tanh", "sigmoid", "soft_threshold", "split"}, default=None
+        Element-wise detector stage, applied after the magnitude.
+    alpha : float, default=0.0
+        Threshold of the soft-threshold encodings.
+    input_shape : tuple of int, default=None
+        Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when
+        ``X`` is given flat as ``(n_samples, n_features)``.
+    batch_size : int, default=256
+        Samples convolved at once; sets the memory used when maps stream.
+    n_jobs : int, default=None
+        Threads over batches when the maps are consumed (``-1``: all cores).
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float32
+        Dtype of the computation and of the maps.
+
+    Attributes
+    ----------
+    filters_ : ndarray of shape (n_filters_, *kernel, n_channels // groups)
+        The filters: ``groups`` copies of the bank; for ``part="magnitude"``
+        each copy is the real bank followed by the imaginary bank.
+    bias_ : None
+    n_filters_ : int
+        Filters convolved (``2 * F * groups`` for ``"both"`` and
+        ``"magnitude"``, else ``F * groups``, with ``F = len(frequencies) *
+        n_orientations``).
+    n_output_channels_ : int
+        Channels of the maps (``F * groups`` for ``"magnitude"``, doubled by
+        ``encoding="split"``).
+    input_shape_ : tuple
+        Spatial shape and channel count of the samples seen at fit.
+    n_features_in_ : int
+        Number of values per sample seen at fit (fixed-size inputs only).
+    feature_names_in_ : ndarray of str
+        Column names, when fitted on a DataFrame.
+
+    See Also
+    --------
+    skconv.filters.gabor_bank : the filters as a plain function.
+
+    References
+    ----------
+    .. [1] J. G. Daugman, "Uncertainty relation for resolution in space,
+       spatial frequency, and orientation optimized by two-dimensional visual
+       cortical filters", J. Opt. Soc. Am. A 2(7), 1985.
+    .. [2] A. K. Jain and F. Farrokhnia, "Unsupervised texture segmentation
+       using Gabor filters", Pattern Recognition 24(12), 1991.
+    .. [3] E. H. Adelson and J. R. Bergen, "Spatiotemporal energy models for
+       the perception of motion", J. Opt. Soc. Am. A 2(2), 1985.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skconv._families import GaborConv
+    >>> X = load_digits().images[:5]
+    >>> gabor = GaborConv((0.25, 0.4), 4, kernel_size=5, part="magnitude").fit(X)
+    >>> gabor.filters_.shape, gabor.n_output_channels_
+    ((16, 5, 5, 1), 8)
+    >>> gabor.transform(X).shape
+    (5, 4, 4, 8)
+    """
+
+    def __init__(
+        self,
+        frequencies=(0.1, 0.2, 0.3),
+        n_orientations=8,
+        *,
+        sigmas=None,
+        bandwidth=1,
+        n_stds=3,
+        kernel_size=None,
+        part="real",
+        stride=1,
+        padding="valid",
+        dilation=1,
+        groups=1,
+        flip=False,
+        encoding=None,
+        alpha=0.0,
+        input_shape=None,
+        batch_size=256,
+        n_jobs=None,
+        dtype=np.float32,
+    ):
+        self.frequencies = frequencies
+        self.n_orientations = n_orientations
+        self.sigmas = sigmas
+        self.bandwidth = bandwidth
+        self.n_stds = n_stds
+        self.kernel_size = kernel_size
+        self.part = part
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+        self.flip = flip
+        self.encoding = encoding
+        self.alpha = alpha
+        self.input_shape = input_shape
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.dtype = dtype
+
+    def _kernel(self):
+        if self.kernel_size is None:
+            return None
+        return kernel_shape(self.kernel_size, ndims=(1, 2))
+
+    def _spatial_ndim(self):
+        kernel = self._kernel()
+        return 2 if kernel is None else len(kernel)
+
+    def _fit_filters(self, X, y):
+        check_option(self.part, "part", ("real", "imag", "both", "magnitude"))
+        frequencies = _check_positive_floats(self.frequencies, "frequencies", allow_empty=False)
+        n_orientations = check_int(self.n_orientations, "n_orientations", min_val=1)
+        sigmas = None
+        if self.sigmas is not None:
+            sigmas = _check_positive_floats(self.sigmas, "sigmas", allow_empty=False)
+            if len(sigmas) not in (1, len(frequencies)):
+                raise ValueError(
+                    f"sigmas must be one number or one per frequency ({len(frequencies)}), "
+                    f"got {len(sigmas)}."
+                )
+        bandwidth = check_float(self.bandwidth, "bandwidth", min_val=0.0, include_boundaries="neither")
+        n_stds = check_float(self.n_stds, "n_stds", min_val=0.0, include_boundaries="neither")
+        kernel = self._kernel()
+        c = _channels_per_group(self)
+        if kernel is not None and len(kernel) == 1:
+            bank = gabor_bank_1d(
+                frequencies, sigmas=sigmas, bandwidth=bandwidth, n_stds=n_stds,
+                kernel_size=kernel, part=self.part,
+            )
+            bank = np.repeat(bank, c, axis=-1)
+        else:
+            common = dict(
+                sigmas=sigmas, bandwidth=bandwidth, n_stds=n_stds, kernel_size=kernel,
+                n_channels=c,
+            )
+            if self.part == "magnitude":
+                re = gabor_bank(frequencies, n_orientations, part="real", **common)
+                im = gabor_bank(frequencies, n_orientations, part="imag", **common)
+                bank = np.concatenate([re, im])
+            else:
+                bank = gabor_bank(frequencies, n_orientations, part=self.part, **common)
+        return _replicate_groups(bank, self._groups), None
+
+    def _n_output_channels(self, n_filters):
+        if self.part == "magnitude":
+            n_filters //= 2
+        return n_encoded_channels(self.encoding, n_filters)
+
+    def _encode(self, z, x_batch):
+        if self.part == "magnitude":
+            # Per group: F real responses then F imaginary ones.
+            f = z.shape[-1] // (2 * self._groups)
+            pairs = z.reshape(z.shape[:-1] + (self._groups, 2, f))
+            re, im = pairs[..., 0, :], pairs[..., 1, :]
+            z = np.sqrt(re * re + im * im).reshape(z.shape[:-1] + (self._groups * f,))
+        return encode(z, self.encoding, self.alpha)
+
+    def inverse_transform(self, X):
+        """Transposed convolution of the maps (not for ``part="magnitude"``).
+
+        Parameters
+        ----------
+        X : array-like or FeatureMaps of shape (n_samples, *out_spatial, n_filters_)
+
+        Returns
+        -------
+        X_input : ndarray of shape (n_samples, *input_spatial, n_channels)
+        """
+        if self.part == "magnitude":
+            raise ValueError(
+                "inverse_transform is undefined for part='magnitude': the magnitude "
+                "discards the phase of the responses."
+            )
+        return super().inverse_transform(X)
+
+
+# ---------------------------------------------------------------------------
+# EdgeConv
+# ---------------------------------------------------------------------------
+
+# 1-D derivative kernels (correlation convention, as skconv.filters): they are
+# what scipy.ndimage.sobel / prewitt and laplace compute on a 1-D signal.
+_EDGE_1D = {
+    "diff": np.array([-1.0, 0.0, 1.0]),
+    "laplace": np.array([1.0, -2.0, 1.0]),
+}
+_EDGE_2D_GROUPS = {
+    "sobel": ("sobel_x", "sobel_y"),
+    "prewitt": ("prewitt_x", "prewitt_y"),
+    "scharr": ("scharr_x", "scharr_y"),
+    "roberts": ("roberts_pos_diag", "roberts_neg_diag"),
+    "laplace": ("laplace4",),
+}
+_DEFAULT_EDGES = {1: ("diff", "laplace"), 2: ("sobel", "prewitt", "scharr", "roberts", "laplace")}
+
+
+def _gaussian_1d(sigma, truncate, order=0, radius=None):
+    """Sampled 1-D Gaussian (sum 1 on its support) or its derivative, for correlation.
+
+    Order 1 gives ``x / sigma**2 * g`` (correlating with it differentiates the
+    smoothed signal), order 2 ``(x**2 / sigma**4 - 1 / sigma**2) * g``: the
+    kernels of :func:`scipy.ndimage.gaussian_filter1d` in the correlation
+    convention.
+    """
+    r = int(truncate * sigma + 0.5) if radius is None else radius
+    x = np.arange(-r, r + 1, dtype=np.float64)
+    g = np.exp(-(x**2) / (2 * sigma**2))
+    g /= g.sum()
+    if order == 1:
+        return x / sigma**2 * g
+    if order == 2:
+        return (x**2 / sigma**4 - 1 / sigma**2) * g
+    return g
+
+
+class EdgeConv(BaseConv):
+    """Convolution with classic edge, blob and derivative filters.
+
+    One bank made of any of:
+
+    - ``filters``: the 3x3 operators of :func:`skconv.filters.edge_bank` —
+      ``"sobel"``, ``"prewitt"``, ``"scharr"`` (their ``x`` then ``y`` kernels),
+      ``"roberts"`` (both diagonals), ``"laplace"`` (4-neighbour; also
+      ``"laplace4"``, ``"laplace8"``) or any single kernel name of
+      :data:`skconv.filters.EDGE_FILTERS` (``"sobel_x"``, ...);
+    - ``log_sigmas``: Laplacians of Gaussian at those scales
+      (:func:`skconv.filters.log_bank`);
+    - ``dog_sigmas``: differences of Gaussians ``G_s - G_{dog_ratio s}``
+      (:func:`skconv.filters.dog_bank`);
+    - ``derivative_sigmas``: oriented first and second Gaussian derivatives
+      (``derivative_orders``) at ``n_orientations`` angles
+      (:func:`skconv.filters.gaussian_derivative_bank`);
+    - ``bank="leung_malik"`` (or ``"leung_malik_small"``): the 48-filter
+      Leung-Malik texture bank on a 49x49 support
+      (:func:`skconv.filters.leung_malik_bank`).
+
+    The filters come in that order. Kernels of different sizes are zero-padded,
+    centred, to the largest size (or centre-cropped / padded to
+    ``kernel_size``), so that they stack into one bank; with ``padding="valid"``
+    the maps therefore lose the border of the largest kernel. All kernels are
+    written for cross-correlation (``flip=False``): ``sobel_x`` responds like
+    ``scipy.ndimage.sobel(image, axis=1)``.
+
+    With a 1-tuple ``kernel_size`` the bank is 1-D, for signals: ``filters``
+    may then be ``"diff"`` (``[-1, 0, 1]``, the central difference that
+    ``scipy.ndimage.sobel`` computes on a signal) and ``"laplace"``
+    (``[1, -2, 1]``); ``log_sigmas``, ``dog_sigmas`` and ``derivative_sigmas``
+    give their 1-D Gaussian versions (the second derivative of a Gaussian for
+    the LoG), and ``n_orientations`` is not used.
+
+    Colour input: each group of input channels gets the whole bank, the kernel
+    replicated in its channels (``groups=n_channels``: per-channel responses).
+
+    Parameters
+    ----------
+    filters : None, str or sequence of str, default=None
+        Classic operators. None means ``("sobel", "prewitt", "scharr",
+        "roberts", "laplace")`` for images and ``("diff", "laplace")`` for
+        signals; ``()`` uses none.
+    log_sigmas : float or sequence of float, default=()
+        Scales of Laplacian-of-Gaussian filters.
+    dog_sigmas : float or sequence of float, default=()
+        Centre scales of difference-of-Gaussians filters.
+    dog_ratio : float, default=1.6
+        Surround-to-centre scale ratio of the DoG filters, > 1.
+    derivative_sigmas : float or sequence of float, default=()
+        Scales of oriented Gaussian derivative filters.
+    derivative_orders : int or sequence of {1, 2}, default=(1, 2)
+        Orders of the Gaussian derivative filters.
+    n_orientations : int, default=6
+        Angles ``k * pi / n_orientations`` of the 2-D derivative filters.
+    bank : {None, "leung_malik", "leung_malik_small"}, default=None
+        Append the Leung-Malik bank (large or small scales), 2-D only.
+    kernel_size : None, int or tuple of int, default=None
+        Common kernel size: None pads to the largest kernel; an int (square) or
+        a pair crops or pads every kernel (cropping truncates large Gaussian
+        kernels); a 1-tuple makes the bank 1-D with that length.
+    truncate : float, default=4.0
+        Natural support of the Gaussian kernels, in standard deviations.
+    stride : int or tuple of int, default=1
+        Step between output positions, per spatial dimension.
+    padding : {"valid", "same", "full"}, int, tuple of int or tuple of (int, int), default="valid"
+        Zero padding: none, enough to keep the size at stride 1 (TensorFlow's
+        rule), enough for every partial overlap, or explicit amounts.
+    dilation : int or tuple of int, default=1
+        Spacing between kernel taps (atrous convolution).
+    groups : int, default=1
+        Each group of ``n_channels // groups`` input channels gets the whole
+        bank.
+    flip : bool, default=False
+        False computes cross-correlation (the convention of the kernels); True
+        flips them (derivative filters then change sign).
+    encoding : {None, "identity", "relu", "abs", "tanh", "sigmoid", "soft_threshold", "split"}, default=None
+        Element-wise detector stage (``"abs"`` gives edge strength regardless
+        of polarity).
+    alpha : float, default=0.0
+        Threshold of the soft-threshold encodings.
+    input_shape : tuple of int, default=None
+        Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when
+        ``X`` is given flat as ``(n_samples, n_features)``.
+    batch_size : int, default=256
+        Samples convolved at once; sets the memory used when maps stream.
+    n_jobs : int, default=None
+        Threads over batches when the maps are consumed (``-1``: all cores).
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float32
+        Dtype of the computation and of the maps.
+
+    Attributes
+    ----------
+    filters_ : ndarray of shape (n_filters_, *kernel, n_channels // groups)
+        The bank (``groups`` copies of it).
+    filter_names_ : ndarray of str of shape (n_filters_,)
+        A name for each filter, e.g. ``"sobel_x"``, ``"log_s2"``,
+        ``"d1_s1_a30"`` (order 1, sigma 1, 30 degrees), ``"lm_12"``; with
+        ``groups > 1`` prefixed by ``"g{group}_"``.
+    bias_ : None
+    n_filters_ : int
+    n_output_channels_ : int
+        Channels of the maps (twice ``n_filters_`` for ``encoding="split"``).
+    input_shape_ : tuple
+        Spatial shape and channel count of the samples seen at fit.
+    n_features_in_ : int
+        Number of values per sample seen at fit (fixed-size inputs only).
+    feature_names_in_ : ndarray of str
+        Column names, when fitted on a DataFrame.
+
+    See Also
+    --------
+    skconv.filters.edge_bank, skconv.filters.log_bank, skconv.filters.dog_bank,
+    skconv.filters.gaussian_derivative_bank, skconv.filters.leung_malik_bank
+
+    References
+    ----------
+    .. [1] I. Sobel and G. Feldman, "A 3x3 isotropic gradient operator for
+       image processing", Stanford Artificial Intelligence Project, 1968.
+    .. [2] D. Marr and E. Hildreth, "Theory of edge detection", Proc. R. Soc.
+       Lond. B 207, 1980.
+    .. [3] W. T. Freeman and E. H. Adelson, "The design and use of steerable
+       filters", IEEE Trans. Pattern Analysis and Machine Intelligence 13(9),
+       1991.
+    .. [4] T. Leung and J. Malik, "Representing and recognizing the visual
+       appearance of materials using three-dimensional textons",
+       International Journal of Computer Vision 43(1), 2001.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skconv._families import EdgeConv
+    >>> X = load_digits().images[:5]
+    >>> edges = EdgeConv(("sobel", "laplace"), log_sigmas=1.0, padding="same",
+    ...                  encoding="abs").fit(X)
+    >>> list(edges.filter_names_)
+    ['sobel_x', 'sobel_y', 'laplace4', 'log_s1']
+    >>> edges.filters_.shape
+    (4, 9, 9, 1)
+    >>> edges.transform(X).shape
+    (5, 8, 8, 4)
+    """
+
+    def __init__(
+        self,
+        filters=None,
+        *,
+        log_sigmas=(),
+        dog_sigmas=(),
+        dog_ratio=1.6,
+        derivative_sigmas=(),
+        derivative_orders=(1, 2),
+        n_orientations=6,
+        bank=None,
+        kernel_size=None,
+        truncate=4.0,
+        stride=1,
+        padding="valid",
+        dilation=1,
+        groups=1,
+        flip=False,
+        encoding=None,
+        alpha=0.0,
+        input_shape=None,
+        batch_size=256,
+        n_jobs=None,
+        dtype=np.float32,
+    ):
+        self.filters = filters
+        self.log_sigmas = log_sigmas
+        self.dog_sigmas = dog_sigmas
+        self.dog_ratio = dog_ratio
+        self.derivative_sigmas = derivative_sigmas
+        self.derivative_orders = derivative_orders
+        self.n_orientations = n_orientations
+        self.bank = bank
+        self.kernel_size = kernel_size
+        self.truncate = truncate
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+        self.flip = flip
+        self.encoding = encoding
+        self.alpha = alpha
+        self.input_shape = input_shape
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.dtype = dtype
+
+    def _kernel(self):
+        if self.kernel_size is None:
+            return None
+        return kernel_shape(self.kernel_size, ndims=(1, 2))
+
+    def _spatial_ndim(self):
+        kernel = self._kernel()
+        return 2 if kernel is None else len(kernel)
+
+    def _names(self, d):
+        names = _DEFAULT_EDGES[d] if self.filters is None else self.filters
+        if isinstance(names, str):
+            names = (names,)
+        if not isinstance(names, (tuple, list)) or not all(isinstance(n, str) for n in names):
+            raise TypeError(
+                f"filters must be None, a filter name or a sequence of names, got {names!r}."
+            )
+        return tuple(names)
+
+    def _orders(self):
+        orders = self.derivative_orders
+        if isinstance(orders, (numbers.Integral, np.integer)) and not isinstance(orders, bool):
+            orders = (int(orders),)
+        if not isinstance(orders, (tuple, list)) or len(orders) == 0 or any(
+            o not in (1, 2) or isinstance(o, bool) for o in orders
+        ):
+            raise ValueError(
+                f"derivative_orders must be 1, 2 or a non-empty sequence of them, got "
+                f"{self.derivative_orders!r}."
+            )
+        return tuple(int(o) for o in orders)
+
+    def _bank_2d(self, names, log_s, dog_s, der_s, truncate):
+        kernels, labels = [], []
+        for name in names:
+            if name in _EDGE_2D_GROUPS:
+                singles = _EDGE_2D_GROUPS[name]
+            elif name in EDGE_FILTERS:
+                singles = (name,)
+            else:
+                known = sorted(_EDGE_2D_GROUPS) + sorted(EDGE_FILTERS)
+                raise ValueError(f"unknown edge filter {name!r} in filters; expected one of {known}.")
+            kernels.extend(edge_bank(singles)[..., 0])
+            labels.extend(singles)
+        if log_s:
+            kernels.extend(log_bank(log_s, truncate=truncate)[..., 0])
+            labels.extend(f"log_s{s:g}" for s in log_s)
+        if dog_s:
+            ratio = check_float(self.dog_ratio, "dog_ratio", min_val=1.0, include_boundaries="neither")
+            kernels.extend(dog_bank(dog_s, ratio, truncate=truncate)[..., 0])
+            labels.extend(f"dog_s{s:g}" for s in dog_s)
+        if der_s:
+            n_orient = check_int(self.n_orientations, "n_orientations", min_val=1)
+            orders = self._orders()
+            kernels.extend(
+                gaussian_derivative_bank(der_s, n_orient, orders, truncate=truncate)[..., 0]
+            )
+            labels.extend(
+                f"d{o}_s{s:g}_a{180 * k / n_orient:g}"
+                for o in orders
+                for s in der_s
+                for k in range(n_orient)
+            )
+        if self.bank is not None:
+            variant = "large" if self.bank == "leung_malik" else "small"
+            kernels.extend(leung_malik_bank(variant=variant)[..., 0])
+            labels.extend(f"lm_{i}" for i in range(48))
+        return kernels, labels
+
+    def _bank_1d(self, names, log_s, dog_s, der_s, truncate):
+        kernels, labels = [], []
+        for name in names:
+            if name not in _EDGE_1D:
+                raise ValueError(
+                    f"unknown 1-D edge filter {name!r} in filters; 1-D banks know "
+                    f"{sorted(_EDGE_1D)} (the 2-D operators have no 1-D form here)."
+                )
+            kernels.append(_EDGE_1D[name])
+            labels.append(name)
+        for s in log_s:
+            kernels.append(_gaussian_1d(s, truncate, order=2))
+            labels.append(f"log_s{s:g}")
+        if dog_s:
+            ratio = check_float(self.dog_ratio, "dog_ratio", min_val=1.0, include_boundaries="neither")
+            for s in dog_s:
+                surround = _gaussian_1d(ratio * s, truncate)
+                centre = _fit_to_size(_gaussian_1d(s, truncate), surround.shape)
+                kernels.append(centre - surround)
+                labels.append(f"dog_s{s:g}")
+        if der_s:
+            for o in self._orders():
+                for s in der_s:
+                    kernels.append(_gaussian_1d(s, truncate, order=o))
+                    labels.append(f"d{o}_s{s:g}")
+        if self.bank is not None:
+            raise ValueError(f"bank={self.bank!r} is a 2-D bank; it has no 1-D form.")
+        return kernels, labels
+
+    def _fit_filters(self, X, y):
+        kernel = self._kernel()
+        d = 2 if kernel is None else len(kernel)
+        names = self._names(d)
+        log_s = _check_positive_floats(self.log_sigmas, "log_sigmas")
+        dog_s = _check_positive_floats(self.dog_sigmas, "dog_sigmas")
+        der_s = _check_positive_floats(self.derivative_sigmas, "derivative_sigmas")
+        check_option(self.bank, "bank", (None, "leung_malik", "leung_malik_small"))
+        truncate = check_float(self.truncate, "truncate", min_val=0.0, include_boundaries="neither")
+        build = self._bank_1d if d == 1 else self._bank_2d
+        kernels, labels = build(names, log_s, dog_s, der_s, truncate)
+        if not kernels:
+            raise ValueError(
+                "EdgeConv has no filters: give filters, log_sigmas, dog_sigmas, "
+                "derivative_sigmas or bank."
+            )
+        c = _channels_per_group(self)
+        bank = _stack_to_common_size(kernels, kernel)
+        bank = np.repeat(bank[..., np.newaxis], c, axis=-1)
+        if self._groups > 1:
+            labels = [f"g{g}_{name}" for g in range(self._groups) for name in labels]
+        self.filter_names_ = np.asarray(labels, dtype=object)
+        return _replicate_groups(bank, self._groups), None
