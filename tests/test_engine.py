@@ -17,14 +17,19 @@ from scipy import signal
 
 from skconv import _engine
 from skconv._engine import (
+    channel_shuffle,
     conv,
+    conv_local,
+    conv_separable,
+    conv_tiled,
+    conv_transpose,
     extract_patches,
     normalize_tuple,
     output_spatial_shape,
     resolve_padding,
 )
 
-METHODS = ("gemm",)
+METHODS = ("gemm", "fft", "direct")
 
 
 # --------------------------------------------------------------------------
@@ -413,3 +418,242 @@ def test_conv_errors():
         conv(x, w, method="winograd")
     with pytest.raises(ValueError, match="padding"):
         conv(x, w, padding="circular")
+
+
+
+# --------------------------------------------------------------------------
+# conv_transpose
+# --------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=conv_cases())
+def test_conv_transpose_adjoint(case):
+    x, w = case["x"], case["w"]
+    kw = {k: case[k] for k in ("stride", "padding", "dilation", "groups", "flip")}
+    y = np.random.default_rng(0).standard_normal(conv(x, w, **kw).shape)
+    y0, w0 = y.copy(), w.copy()
+    xt = conv_transpose(y, w, x.shape[1:-1], **kw)
+    assert xt.shape == x.shape and xt.dtype == np.float64
+    lhs = np.vdot(conv(x, w, **kw), y)
+    rhs = np.vdot(x, xt)
+    assert abs(lhs - rhs) <= 1e-9 * max(1.0, np.abs(x).sum() * np.abs(xt).max())
+    np.testing.assert_array_equal(y, y0)
+    np.testing.assert_array_equal(w, w0)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(stride=2, padding="valid"),
+        dict(stride=(1, 3), padding="same", dilation=(2, 1)),
+        dict(stride=1, padding="full", groups=2, flip=True),
+        dict(stride=3, padding=((0, 2), (1, 0))),  # stride > kernel: some inputs unused
+    ],
+)
+def test_conv_transpose_explicit_matrix(kw):
+    """Build conv as a dense matrix column by column; its transpose must agree."""
+    rng = np.random.default_rng(5)
+    shape = (1, 5, 4, 2)
+    w = rng.standard_normal((4, 2, 2, 2 // kw.get("groups", 1)))
+    cols = []
+    for i in range(math.prod(shape)):
+        e = np.zeros(math.prod(shape))
+        e[i] = 1.0
+        cols.append(conv(e.reshape(shape), w, **kw).ravel())
+    A = np.stack(cols, axis=1)
+    out_shape = conv(np.zeros(shape), w, **kw).shape
+    y = rng.standard_normal(out_shape)
+    xt = conv_transpose(y, w, shape[1:-1], **kw)
+    np.testing.assert_allclose(xt.ravel(), A.T @ y.ravel(), atol=1e-12)
+
+
+def test_conv_transpose_float32_and_errors():
+    rng = np.random.default_rng(6)
+    w = rng.standard_normal((3, 3, 3, 2))
+    y = rng.standard_normal((2, 4, 4, 3)).astype(np.float32)
+    xt = conv_transpose(y, w, (9, 9), stride=2)
+    assert xt.dtype == np.float32 and xt.shape == (2, 9, 9, 2)
+    np.testing.assert_allclose(xt, conv_transpose(y.astype(np.float64), w, (9, 9), stride=2),
+                               rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="spatial shape"):
+        conv_transpose(y, w, (10, 12), stride=2)
+    with pytest.raises(ValueError, match="f=3"):
+        conv_transpose(y[..., :2], w, (9, 9), stride=2)
+    with pytest.raises(ValueError, match="y must have 4 dimensions"):
+        conv_transpose(y[0], w, (9, 9), stride=2)
+    with pytest.raises(ValueError, match="groups"):
+        conv_transpose(y, w, (9, 9), stride=2, groups=2)
+    with pytest.raises(ValueError, match="stride"):
+        conv_transpose(y, w, (9, 9), stride=0)
+
+
+# --------------------------------------------------------------------------
+# channel_shuffle
+# --------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(groups=st.integers(1, 4), per=st.integers(1, 4), lead=st.integers(0, 2))
+def test_channel_shuffle_permutation(groups, per, lead):
+    c = groups * per
+    x = np.random.default_rng(c).standard_normal((2,) * lead + (c,))
+    x0 = x.copy()
+    s = channel_shuffle(x, groups)
+    perm = channel_shuffle(np.arange(c), groups)
+    np.testing.assert_array_equal(np.sort(perm), np.arange(c))
+    np.testing.assert_array_equal(s, x[..., perm])
+    # Channel ch of group g lands at position ch * groups + g.
+    for g in range(groups):
+        for ch in range(per):
+            assert perm[ch * groups + g] == g * per + ch
+    np.testing.assert_array_equal(channel_shuffle(s, per), x)
+    np.testing.assert_array_equal(x, x0)
+
+
+def test_channel_shuffle_errors():
+    with pytest.raises(ValueError, match="groups=4 must divide.*c=6"):
+        channel_shuffle(np.zeros((2, 6)), 4)
+    with pytest.raises(ValueError, match="groups"):
+        channel_shuffle(np.zeros((2, 6)), 0)
+
+
+# --------------------------------------------------------------------------
+# Separable, locally connected and tiled convolution
+# --------------------------------------------------------------------------
+
+
+def _outer_kernels(factors):
+    """(f, *kernel) outer products of the factors of each filter."""
+    full = factors[0]
+    for fa in factors[1:]:
+        full = full[..., None] * fa.reshape((fa.shape[0],) + (1,) * (full.ndim - 1) + (-1,))
+    return full
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=conv_cases(groups=1), f=st.integers(1, 3), mixed=st.booleans())
+def test_conv_separable_equals_outer_product_kernel(case, f, mixed):
+    x = case["x"]
+    d = x.ndim - 2
+    c = x.shape[-1]
+    rng = np.random.default_rng(7)
+    kernel = case["w"].shape[1:-1]
+    factors = [rng.standard_normal((f, k)) for k in kernel]
+    geo = {k: case[k] for k in ("stride", "padding", "dilation")}
+    full = _outer_kernels(factors)  # (f, *kernel)
+    x0 = x.copy()
+    if mixed:
+        cw = rng.standard_normal((f, c))
+        y = conv_separable(x, factors, channel_weights=cw, **geo)
+        expected = conv(x, full[..., None] * cw.reshape((f,) + (1,) * d + (c,)), **geo)
+    else:
+        y = conv_separable(x, factors, **geo)
+        wt = np.tile(full[..., None], (c,) + (1,) * (d + 1))
+        expected = conv(x, wt, groups=c, **geo)
+    assert y.shape == expected.shape
+    assert y.flags.c_contiguous
+    np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(x, x0)
+
+
+def test_conv_separable_float32_and_errors():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 9, 8, 1)).astype(np.float32)
+    factors = [rng.standard_normal((3, 3)), rng.standard_normal((3, 2))]
+    y = conv_separable(x, factors, padding="same")
+    assert y.dtype == np.float32
+    expected = conv(x.astype(np.float64), _outer_kernels(factors)[..., None], padding="same")
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="factors"):
+        conv_separable(x, [rng.standard_normal((3, 3)), rng.standard_normal((2, 2))])
+    with pytest.raises(ValueError, match="factors"):
+        conv_separable(x, rng.standard_normal((3, 3)))
+    with pytest.raises(ValueError, match="channel_weights"):
+        conv_separable(x, factors, channel_weights=np.ones((3, 2)))
+    with pytest.raises(ValueError, match="x must have 3 dimensions"):
+        conv_separable(x, factors[:1])
+
+
+def _naive_local(x, w, stride, pads, dilation):
+    d = x.ndim - 2
+    out_sp = w.shape[:d]
+    kernel = w.shape[d + 1:2 * d + 1]
+    xp = np.pad(x, ((0, 0),) + tuple(pads) + ((0, 0),))
+    y = np.zeros((x.shape[0],) + out_sp + (w.shape[d],))
+    for pos in itertools.product(*[range(o) for o in out_sp]):
+        idx = tuple(
+            slice(pos[i] * stride[i], pos[i] * stride[i] + (kernel[i] - 1) * dilation[i] + 1,
+                  dilation[i])
+            for i in range(d)
+        )
+        patch = xp[(slice(None),) + idx]  # (n, *kernel, c)
+        y[(slice(None),) + pos] = np.tensordot(patch, w[pos], axes=(
+            list(range(1, d + 2)), list(range(1, d + 2))))
+    return y
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=conv_cases(groups=1))
+def test_conv_local(case):
+    x, w = case["x"], case["w"]
+    d = x.ndim - 2
+    geo = {k: case[k] for k in ("stride", "padding", "dilation")}
+    y = conv(x, w, **geo)
+    out_sp = y.shape[1:-1]
+    # Same weights everywhere: an ordinary convolution.
+    shared = np.broadcast_to(w, out_sp + w.shape).copy()
+    s0 = shared.copy()
+    np.testing.assert_allclose(conv_local(x, shared, **geo), y, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(shared, s0)
+    # Different weights per position: a naive loop.
+    wl = np.random.default_rng(9).standard_normal(out_sp + w.shape)
+    np.testing.assert_allclose(
+        conv_local(x, wl, **geo),
+        _naive_local(x, wl, case["stride"], _pads_of(case), case["dilation"]),
+        rtol=1e-10, atol=1e-10,
+    )
+    assert d == len(out_sp)
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=conv_cases(groups=1), tile_seed=st.integers(0, 1000))
+def test_conv_tiled(case, tile_seed):
+    x, w = case["x"], case["w"]
+    d = x.ndim - 2
+    geo = {k: case[k] for k in ("stride", "padding", "dilation")}
+    y = conv(x, w, **geo)
+    out_sp = y.shape[1:-1]
+    x0 = x.copy()
+    np.testing.assert_allclose(conv_tiled(x, w[None] if d == 1 else w.reshape((1,) * d + w.shape),
+                                          **geo), y, rtol=1e-10, atol=1e-10)
+    rng = np.random.default_rng(tile_seed)
+    tile = tuple(int(t) for t in rng.integers(1, 4, size=d))
+    wt = rng.standard_normal(tile + w.shape)
+    # Position p uses w[p mod tile]: the same as locally connected weights.
+    wl = np.empty(out_sp + w.shape)
+    for pos in itertools.product(*[range(o) for o in out_sp]):
+        wl[pos] = wt[tuple(p % t for p, t in zip(pos, tile))]
+    np.testing.assert_allclose(conv_tiled(x, wt, **geo), conv_local(x, wl, **geo),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(x, x0)
+
+
+def test_local_tiled_float32_and_errors():
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((3, 6, 5, 2)).astype(np.float32)
+    wl = rng.standard_normal((5, 2, 2, 3, 3, 2))
+    y = conv_local(x, wl, padding=((0, 1), (1, 0)), stride=(1, 2))
+    assert y.dtype == np.float32 and y.shape == (3, 5, 2, 2)
+    np.testing.assert_allclose(
+        y, _naive_local(x.astype(np.float64), wl, (1, 2), ((0, 1), (1, 0)), (1, 1)),
+        rtol=1e-4, atol=1e-4)
+    assert conv_tiled(x, rng.standard_normal((2, 2, 2, 3, 3, 2))).dtype == np.float32
+    with pytest.raises(ValueError, match="one filter bank per output position"):
+        conv_local(x, rng.standard_normal((3, 3, 2, 3, 3, 2)))
+    with pytest.raises(ValueError, match="input channels"):
+        conv_local(x, rng.standard_normal((4, 3, 2, 3, 3, 1)))
+    with pytest.raises(ValueError, match="w must be a real array"):
+        conv_tiled(x, rng.standard_normal((2, 2, 3, 3, 2)))
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        conv_tiled(x, rng.standard_normal((1, 1, 2, 7, 3, 2)))
