@@ -26,6 +26,8 @@ from ._validation import (
 
 __all__ = ["BaseConv"]
 
+_AUTO_BATCH_BYTES = 16 * 2**20
+
 
 class BaseConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Base class of the convolutional transformers (not for direct use).
@@ -75,7 +77,8 @@ class BaseConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             raise TypeError(f"flip must be a bool, got {self.flip!r}.")
         check_option(self.encoding, "encoding", ENCODINGS + tuple(self._extra_encodings))
         check_float(self.alpha, "alpha")
-        check_int(self.batch_size, "batch_size", min_val=1)
+        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
+            check_int(self.batch_size, "batch_size", min_val=1)
         check_n_jobs(self.n_jobs)
         self._dtype = check_dtype(self.dtype)
         if isinstance(self.padding, str):
@@ -241,9 +244,22 @@ class BaseConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             out_spatial=out_spatial,
             n_channels=self.n_output_channels_,
             dtype=self._dtype,
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(out_spatial),
             n_jobs=self.n_jobs,
         )
+
+    def _batch_size(self, out_spatial):
+        if self.batch_size != "auto":
+            return self.batch_size
+        if out_spatial is None:
+            return 1
+        # Maps of one batch of about _AUTO_BATCH_BYTES: large enough for an
+        # efficient GEMM, small enough that the encoding and pooling that follow
+        # read them back from cache rather than from main memory.
+        per_sample = (
+            int(np.prod(out_spatial)) * self.n_output_channels_ * self._dtype.itemsize
+        )
+        return int(np.clip(_AUTO_BATCH_BYTES // max(per_sample, 1), 1, 4096))
 
     def _conv(self, x):
         return _engine.conv(

@@ -46,8 +46,9 @@ class Conv(BaseConv):
     input_shape : tuple of int, default=None
         Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when ``X`` is
         given flat as ``(n_samples, n_features)`` (e.g. ``load_digits().data``).
-    batch_size : int, default=256
+    batch_size : int or "auto", default="auto"
         Samples convolved at once; sets the memory used when maps stream.
+        ``"auto"`` picks the number of samples whose maps take about 16 MB.
     n_jobs : int, default=None
         Threads over batches when the maps are consumed (``-1``: all cores). Results
         do not depend on it.
@@ -103,7 +104,7 @@ class Conv(BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
-        batch_size=256,
+        batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
     ):
