@@ -7,9 +7,26 @@ scikit-learn transformers.
 
 from . import filters, plotting
 from ._conv import Conv
+from ._families import EdgeConv, GaborConv, RandomConv
+from ._kmeans_conv import KMeansConv
 from ._maps import FeatureMaps
+from ._patch import PCAConv, PatchConv
 from ._pool import Pool
+from ._zca import ZCA
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["Conv", "FeatureMaps", "Pool", "filters", "plotting"]
+__all__ = [
+    "Conv",
+    "EdgeConv",
+    "FeatureMaps",
+    "GaborConv",
+    "KMeansConv",
+    "PCAConv",
+    "PatchConv",
+    "Pool",
+    "RandomConv",
+    "ZCA",
+    "filters",
+    "plotting",
+]

@@ -1,0 +1,352 @@
+"""KMeansConv: filters learned by k-means on normalized, whitened patches (Coates et al.)."""
+
+import math
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from . import _engine
+from ._base import BaseConv
+from ._encoding import encode
+from ._kmeans import fit_centroids, normalize_patches
+from ._patch import iter_patches
+from ._validation import check_float, check_int, check_option
+from ._zca import ZCA
+
+__all__ = ["KMeansConv"]
+
+_ALGORITHMS = ("kmeans", "minibatch", "spherical")
+
+
+def _kernel_tuple(kernel_size, name="kernel_size"):
+    if isinstance(kernel_size, (int, np.integer)) and not isinstance(kernel_size, bool):
+        return (int(kernel_size),) * 2
+    try:
+        kernel = tuple(int(k) for k in kernel_size)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or a tuple of 1 to 3 ints, got {kernel_size!r}.")
+    if not 1 <= len(kernel) <= 3 or any(k < 1 for k in kernel):
+        raise ValueError(f"{name} must be an int or a tuple of 1 to 3 positive ints, got {kernel_size!r}.")
+    return kernel
+
+
+class KMeansConv(BaseConv):
+    """Convolution with filters learned by k-means on whitened patches.
+
+    The single-layer pipeline of Coates, Lee & Ng (2011): random training patches
+    are contrast-normalized (each patch minus its mean, divided by
+    ``sqrt(var + norm_eps)``), ZCA-whitened, and clustered by k-means; each image
+    position is then encoded by its relation to the centroids, by default the
+    "triangle" activation ``f_k = max(0, mean_j(z_j) - z_k)`` with ``z_k`` the
+    distance from the normalized, whitened patch to centroid ``k``.
+
+    Patches are never normalized nor whitened at transform time: whitening is
+    linear, so it is folded into the filters (``filters_`` holds ``W c_k``), the
+    patch means and norms come from box filters, and the distances to every
+    centroid come from the same convolution (``||u||^2 - 2 u.c + ||c||^2``). The
+    cost of ``transform`` is one convolution and some element-wise work.
+
+    Parameters
+    ----------
+    n_filters : int, default=1600
+        Number of centroids (filters).
+    kernel_size : int or tuple of int, default=6
+        Patch size; an int means a square 2-D patch, a tuple's length (1, 2 or 3)
+        sets signals, images or volumes.
+    n_patches : int, default=400000
+        Training patches drawn at random positions of random samples (all of them
+        when there are fewer).
+    algorithm : {"kmeans", "minibatch", "spherical"}, default="kmeans"
+        Lloyd's k-means (scikit-learn), mini-batch k-means, or spherical (gain-shape)
+        k-means with unit-norm centroids (Coates & Ng, 2012).
+    max_iter : int, default=50
+        k-means iterations (Coates et al. ran 50).
+    normalize : bool, default=True
+        Contrast-normalize every patch.
+    norm_eps : float or "auto", default="auto"
+        Added to each patch's variance before dividing by its square root, in the
+        squared units of ``X``. Coates et al. used 10 for pixels in 0..255;
+        ``"auto"`` uses ``10 * (R / 255) ** 2`` with ``R`` the value range of the
+        training patches (10 for 0..255 images, about 1.5e-4 for images in [0, 1]).
+    whiten : bool, default=True
+        ZCA-whiten the (normalized) patches.
+    whiten_eps : float, default=0.1
+        Added to the covariance eigenvalues of the normalized patches (Coates et
+        al.'s 0.1).
+    encoding : {"triangle", "hard", "soft_threshold", "relu", "split", "identity", None}, default="triangle"
+        ``"triangle"``: ``max(0, mean(z) - z_k)`` on distances ``z``; ``"hard"``: 1
+        for the nearest centroid, 0 elsewhere; ``"soft_threshold"``:
+        ``max(0, c_k . u - alpha)`` (Coates & Ng 2011); ``"relu"``:
+        ``max(0, c_k . u)``; ``"split"``: both polarities of the soft threshold;
+        ``"identity"``/``None``: ``c_k . u``. Here ``u`` is the normalized, whitened
+        patch. The other encodings of :class:`Conv` apply to ``c_k . u`` as well.
+    alpha : float, default=0.25
+        Threshold of the soft-threshold encodings (Coates & Ng used 0.25 for
+        whitened patches).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the patch draw and k-means.
+    stride, padding, dilation, input_shape, batch_size, n_jobs, dtype
+        As in :class:`skconv.Conv`.
+
+    Attributes
+    ----------
+    centroids_ : ndarray of shape (n_filters, *kernel_size, n_channels)
+        The k-means centroids, in the whitened patch space (the familiar picture
+        of edge and colour detectors: plot them with
+        ``skconv.plotting.plot_filters(est.centroids_)``).
+    filters_ : ndarray of shape (n_filters, *kernel_size, n_channels)
+        The linear filters the convolution applies: the centroids with the
+        whitening folded in.
+    bias_ : None
+    whitening_ : ndarray of shape (patch_dim, patch_dim) or None
+        The symmetric ZCA matrix of the normalized patches.
+    patch_mean_ : ndarray of shape (patch_dim,) or None
+        The mean of the normalized patches removed before whitening.
+    norm_eps_ : float
+        The variance regularizer used (resolved from ``"auto"``).
+    n_patches_ : int
+        Number of training patches used.
+    n_filters_, n_output_channels_, input_shape_, n_features_in_
+        As in :class:`skconv.Conv`.
+
+    References
+    ----------
+    A. Coates, H. Lee, A. Y. Ng. An Analysis of Single-Layer Networks in
+    Unsupervised Feature Learning. AISTATS 2011.
+
+    A. Coates, A. Y. Ng. The Importance of Encoding Versus Training with Sparse
+    Coding and Vector Quantization. ICML 2011.
+
+    A. Coates, A. Y. Ng. Learning Feature Representations with K-means. Neural
+    Networks: Tricks of the Trade, 2nd ed., Springer, 2012.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skconv import KMeansConv, Pool
+    >>> X = load_digits().images
+    >>> conv = KMeansConv(n_filters=16, kernel_size=3, n_patches=2000, random_state=0)
+    >>> maps = conv.fit_transform(X)
+    >>> maps.shape
+    (1797, 6, 6, 16)
+    >>> Pool(grid=(2, 2)).fit_transform(maps).shape
+    (1797, 64)
+    """
+
+    _extra_encodings = ("triangle", "hard")
+    # Patch statistics span all input channels, so k-means filters are dense
+    # and correlate (no grouping, no flip).
+    groups = 1
+    flip = False
+
+    def __init__(
+        self,
+        n_filters=1600,
+        kernel_size=6,
+        *,
+        n_patches=400000,
+        algorithm="kmeans",
+        max_iter=50,
+        normalize=True,
+        norm_eps="auto",
+        whiten=True,
+        whiten_eps=0.1,
+        encoding="triangle",
+        alpha=0.25,
+        random_state=None,
+        stride=1,
+        padding="valid",
+        dilation=1,
+        input_shape=None,
+        batch_size="auto",
+        n_jobs=None,
+        dtype=np.float32,
+    ):
+        self.n_filters = n_filters
+        self.kernel_size = kernel_size
+        self.n_patches = n_patches
+        self.algorithm = algorithm
+        self.max_iter = max_iter
+        self.normalize = normalize
+        self.norm_eps = norm_eps
+        self.whiten = whiten
+        self.whiten_eps = whiten_eps
+        self.encoding = encoding
+        self.alpha = alpha
+        self.random_state = random_state
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.input_shape = input_shape
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.dtype = dtype
+
+    def _spatial_ndim(self):
+        return len(_kernel_tuple(self.kernel_size))
+
+    # --- fit --------------------------------------------------------------------
+    def _check_family_params(self):
+        check_int(self.n_filters, "n_filters", min_val=1)
+        check_int(self.n_patches, "n_patches", min_val=2)
+        check_int(self.max_iter, "max_iter", min_val=1)
+        check_option(self.algorithm, "algorithm", _ALGORITHMS)
+        for name in ("normalize", "whiten"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
+        if not (isinstance(self.norm_eps, str) and self.norm_eps == "auto"):
+            check_float(self.norm_eps, "norm_eps", min_val=0)
+        check_float(self.whiten_eps, "whiten_eps", min_val=0)
+
+    def _sample_patches(self, X, rng):
+        kernel = _kernel_tuple(self.kernel_size)
+        chunks = list(
+            iter_patches(
+                X,
+                kernel,
+                self.n_patches,
+                rng,
+                stride=self._stride,
+                padding=self.padding,
+                dilation=self._dilation,
+            )
+        )
+        return np.concatenate(chunks).astype(np.float64)
+
+    def _fit_filters(self, X, y):
+        self._check_family_params()
+        rng = check_random_state(self.random_state)
+        kernel = _kernel_tuple(self.kernel_size)
+        P = self._sample_patches(X, rng)
+        if P.shape[0] < self.n_filters:
+            raise ValueError(
+                f"n_filters={self.n_filters} is more than the {P.shape[0]} patches the "
+                "training data holds."
+            )
+        if self.norm_eps == "auto":
+            value_range = float(P.max() - P.min())
+            self.norm_eps_ = 10.0 * (value_range / 255.0) ** 2
+        else:
+            self.norm_eps_ = float(self.norm_eps)
+        if self.normalize:
+            P = normalize_patches(P, eps=self.norm_eps_, ddof=1)
+        if self.whiten:
+            zca = ZCA(eps=self.whiten_eps).fit(P)
+            self.patch_mean_ = zca.mean_
+            self.whitening_ = zca.components_
+            U = zca.transform(P)
+        else:
+            self.patch_mean_ = None
+            self.whitening_ = None
+            U = P
+        centroids = fit_centroids(
+            U.astype(np.float32),
+            self.n_filters,
+            algorithm=self.algorithm,
+            max_iter=self.max_iter,
+            random_state=rng,
+        ).astype(np.float64)
+        n_channels = self.input_shape_[-1]
+        shape = (self.n_filters,) + kernel + (n_channels,)
+        self.centroids_ = centroids.reshape(shape).astype(self._dtype)
+        self.n_patches_ = int(P.shape[0])
+        # Fold the whitening into the filters: c . W(p - m) = (W c) . p - (W c) . m
+        filters = centroids if self.whitening_ is None else centroids @ self.whitening_
+        self._prepare_transform(centroids, filters)
+        return filters.reshape(shape), None
+
+    def _prepare_transform(self, centroids, filters):
+        """Constants of the folded transform, in float64 then in the work dtype."""
+        dt = self._dtype
+        K = filters.shape[1]
+        self._patch_dim = K
+        offset = (
+            np.zeros(len(filters)) if self.patch_mean_ is None else filters @ self.patch_mean_
+        )
+        self._filter_offset = offset.astype(dt)  # (W c) . m
+        self._filter_sums = filters.sum(axis=1).astype(dt)  # sum of (W c) for the patch mean
+        self._centroid_sqnorms = (centroids**2).sum(axis=1).astype(dt)
+        if self.whitening_ is not None:
+            W = self.whitening_
+            self._whiten_rows = W.astype(dt)  # extra filters: W p for ||u||^2
+            self._whiten_sums = W.sum(axis=1).astype(dt)
+            self._whiten_mean = (W @ self.patch_mean_).astype(dt)
+
+    # --- transform ----------------------------------------------------------------
+    def _box_sum(self, x):
+        """Sums of each patch's values (and squared values), over all channels."""
+        kernel = self.filters_.shape[1:-1]
+        ones = np.ones((1,) + kernel + (1,), dtype=x.dtype)
+        geometry = dict(stride=self._stride, padding=self.padding, dilation=self._dilation)
+        s1 = _engine.conv(x.sum(axis=-1, keepdims=True), ones, **geometry)
+        s2 = _engine.conv(np.square(x).sum(axis=-1, keepdims=True), ones, **geometry)
+        return s1, s2
+
+    def _transform_batch(self, x):
+        x = np.asarray(x, dtype=self.filters_.dtype)
+        triangle = self.encoding == "triangle"
+        need_norm = triangle and self.whitening_ is not None
+        if need_norm:
+            w = np.concatenate(
+                [self.filters_, self._whiten_rows.reshape((-1,) + self.filters_.shape[1:])]
+            )
+        else:
+            w = self.filters_
+        z = _engine.conv(
+            x, w, stride=self._stride, padding=self.padding, dilation=self._dilation
+        )
+        F = self.n_filters_
+        K = self._patch_dim
+        dt = z.dtype
+        if self.normalize:
+            s1, s2 = self._box_sum(x)
+            mean = s1 / dt.type(K)
+            var = (s2 - s1 * mean) / dt.type(K - 1)
+            np.maximum(var, 0, out=var)
+            inv_std = 1 / np.sqrt(var + dt.type(self.norm_eps_))
+            if self.norm_eps_ == 0:
+                inv_std[~np.isfinite(inv_std)] = 0  # flat patches normalize to 0
+            # W (p - mean 1) / std, for the filters and the whitening rows at once
+            sums = self._filter_sums
+            if need_norm:
+                sums = np.concatenate([sums, self._whiten_sums])
+            z -= mean * sums
+            z *= inv_std
+        dots = z[..., :F]
+        if self.whitening_ is not None:
+            dots -= self._filter_offset
+        if self.encoding == "hard":
+            score = 2 * dots - self._centroid_sqnorms
+            best = score.argmax(axis=-1)
+            out = np.zeros_like(dots)
+            np.put_along_axis(out, best[..., None], 1, axis=-1)
+            return out
+        if not triangle:
+            return encode(np.ascontiguousarray(dots), self.encoding, self.alpha)
+        # ||u||^2 of the normalized, whitened patch
+        if self.whitening_ is not None:
+            v = z[..., F:]
+            v -= self._whiten_mean
+            sq = np.einsum("...k,...k->...", v, v)[..., None]
+        elif self.normalize:
+            sq = (s2 - s1 * mean) * inv_std**2
+        else:
+            s1, s2 = self._box_sum(x)
+            sq = s2
+        # distances z_k = sqrt(||u||^2 - 2 u.c_k + ||c_k||^2), in place on dots
+        dots *= -2
+        dots += sq
+        dots += self._centroid_sqnorms
+        np.maximum(dots, 0, out=dots)
+        np.sqrt(dots, out=dots)
+        mean_dist = dots.mean(axis=-1, keepdims=True)
+        np.subtract(mean_dist, dots, out=dots)
+        np.maximum(dots, 0, out=dots)
+        return np.ascontiguousarray(dots)
+
+    def inverse_transform(self, X):
+        raise NotImplementedError(
+            "KMeansConv encodes patches non-linearly (normalization, distances); it "
+            "has no transposed convolution. Use Conv(filters=est.filters_) for the "
+            "adjoint of its linear part."
+        )
