@@ -217,6 +217,20 @@ class KMeansConv(BaseConv):
         self._check_family_params()
         rng = check_random_state(self.random_state)
         kernel = _kernel_tuple(self.kernel_size)
+        spatial = self.input_shape_[:-1]
+        if None not in spatial:
+            # Patches are drawn before BaseConv.fit checks the geometry: say here,
+            # as it would, how many features the too-small samples have.
+            try:
+                _engine.output_spatial_shape(
+                    spatial, kernel, stride=self._stride, padding=self.padding,
+                    dilation=self._dilation,
+                )
+            except ValueError as exc:
+                raise ValueError(
+                    f"{exc} (X has samples of shape {self.input_shape_}, "
+                    f"{self.n_features_in_} feature(s) each)."
+                ) from None
         P = self._sample_patches(X, rng)
         if P.shape[0] < self.n_filters:
             raise ValueError(
