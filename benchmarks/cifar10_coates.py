@@ -1,0 +1,171 @@
+"""Coates et al. (2011) on CIFAR-10: skconv's KMeansConv against a plain reference.
+
+Both pipelines learn 6x6x3 k-means filters from 400,000 contrast-normalized,
+ZCA-whitened patches (50 Lloyd iterations), encode every 6x6 position of every
+image with the triangle activation, sum-pool the four quadrants, standardize and
+train the same one-vs-rest squared-hinge linear SVM (L-BFGS, C = 100, the
+authors' objective). The reference (``coates_reference.py``) builds explicit
+patch matrices and whitens them; skconv folds the whitening into the filters and
+streams the maps into the pooling.
+
+Each configuration runs in its own process, so its peak memory is its own.
+Run from the repository root (needs ../shared/data/cifar10_jpeg_q75.npz)::
+
+    python benchmarks/cifar10_coates.py                    # all three runs
+    python benchmarks/cifar10_coates.py --runs skconv:1600 # one run
+
+The data file is CIFAR-10 decoded from JPEG quality 75: accuracies are labelled
+"CIFAR-10 (JPEG q75)" and sit below the published 77.9 % / 79.6 % (original pixels).
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import coates_reference as ref  # noqa: E402
+
+
+def peak_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_skconv(args, n_filters):
+    from skconv import KMeansConv, Pool
+
+    X_train, y_train, X_test, y_test = ref.load_cifar(args.data, args.n_train, args.n_test)
+    timings = {}
+    conv = KMeansConv(
+        n_filters=n_filters,
+        kernel_size=6,
+        n_patches=args.n_patches,
+        max_iter=args.kmeans_iter,
+        random_state=args.seed,
+        n_jobs=-1,
+    )
+    t0 = time.perf_counter()
+    conv.fit(X_train)
+    timings["dictionary"] = time.perf_counter() - t0
+    pool = Pool(grid=(2, 2))
+    t0 = time.perf_counter()
+    F_train = pool.fit_transform(conv.transform(X_train))
+    timings["train features"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    F_test = pool.transform(conv.transform(X_test))
+    timings["test features"] = time.perf_counter() - t0
+    return classify(args, timings, F_train, y_train, F_test, y_test, len(X_train) + len(X_test))
+
+
+def run_reference(args, n_filters):
+    X_train, y_train, X_test, y_test = ref.load_cifar(args.data, args.n_train, args.n_test)
+    dictionary, stages = ref.learn_dictionary(
+        X_train, n_filters, n_patches=args.n_patches, max_iter=args.kmeans_iter,
+        random_state=args.seed,
+    )
+    timings = {"dictionary": sum(stages.values())}
+    t0 = time.perf_counter()
+    F_train = ref.extract_features(X_train, dictionary)
+    timings["train features"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    F_test = ref.extract_features(X_test, dictionary)
+    timings["test features"] = time.perf_counter() - t0
+    return classify(args, timings, F_train, y_train, F_test, y_test, len(X_train) + len(X_test))
+
+
+def classify(args, timings, F_train, y_train, F_test, y_test, n_images):
+    t0 = time.perf_counter()
+    S_train, S_test = ref.standardize(F_train, F_test)
+    del F_train, F_test
+    model = ref.train_l2svm(S_train, y_train, C=args.C, max_iter=args.svm_iter)
+    test_acc = float(np.mean(ref.predict_l2svm(model, S_test) == y_test))
+    train_acc = float(np.mean(ref.predict_l2svm(model, S_train) == y_train))
+    timings["classifier"] = time.perf_counter() - t0
+    extraction = timings["dictionary"] + timings["train features"] + timings["test features"]
+    return {
+        "timings": timings,
+        "extraction_s": extraction,
+        "images_per_s": n_images / (timings["train features"] + timings["test features"]),
+        "peak_mib": peak_mib(),
+        "train_accuracy": train_acc,
+        "test_accuracy": test_acc,
+        "svm_iterations": model.n_iter,
+    }
+
+
+def one_run(args, spec):
+    which, k = spec.split(":")
+    func = {"skconv": run_skconv, "reference": run_reference}[which]
+    return func(args, int(k))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ref.DEFAULT_DATA)
+    parser.add_argument("--n-train", type=int, default=50_000)
+    parser.add_argument("--n-test", type=int, default=10_000)
+    parser.add_argument("--n-patches", type=int, default=400_000)
+    parser.add_argument("--kmeans-iter", type=int, default=50)
+    parser.add_argument("--C", type=float, default=ref.SVM_C)
+    parser.add_argument("--svm-iter", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--runs", default="reference:1600,skconv:1600,skconv:4000",
+        help="comma-separated which:n_filters, which in {reference, skconv}",
+    )
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        print(json.dumps(one_run(args, args.runs)))
+        return
+
+    print(f"CIFAR-10 (JPEG q75): {args.n_train} train / {args.n_test} test images, "
+          f"{args.n_patches} patches, {args.kmeans_iter} k-means iterations, "
+          f"{os.cpu_count()} cores", flush=True)
+    results = []
+    for spec in args.runs.split(","):
+        cmd = [sys.executable, __file__, "--child", "--runs", spec] + [
+            f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items()
+            if k not in ("runs", "child")
+        ]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        results.append((spec, result))
+        t = result["timings"]
+        print(f"{spec:<16} test {100 * result['test_accuracy']:.2f}%  train "
+              f"{100 * result['train_accuracy']:.2f}%  dictionary {t['dictionary']:.0f} s  "
+              f"features {t['train features'] + t['test features']:.0f} s "
+              f"({result['images_per_s']:.0f} images/s)  classifier {t['classifier']:.0f} s  "
+              f"peak {result['peak_mib'] / 1024:.2f} GB", flush=True)
+
+    print("\n| pipeline | filters | test accuracy | dictionary (s) | train features (s) "
+          "| test features (s) | extraction total (s) | images/s | classifier (s) | peak memory (GB) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for spec, r in results:
+        which, k = spec.split(":")
+        t = r["timings"]
+        print(f"| {which} | {k} | {100 * r['test_accuracy']:.2f}% | {t['dictionary']:.1f} | "
+              f"{t['train features']:.1f} | {t['test features']:.1f} | {r['extraction_s']:.1f} | "
+              f"{r['images_per_s']:.0f} | {t['classifier']:.1f} | {r['peak_mib'] / 1024:.2f} |")
+    by = dict(results)
+    if "reference:1600" in by and "skconv:1600" in by:
+        a, b = by["reference:1600"], by["skconv:1600"]
+        print(f"\nskconv vs reference, 1600 filters: accuracy "
+              f"{100 * (b['test_accuracy'] - a['test_accuracy']):+.2f} points, feature extraction "
+              f"(fit + transform) {a['extraction_s'] / b['extraction_s']:.2f}x faster")
+    if "skconv:1600" in by and "skconv:4000" in by:
+        print(f"skconv 4000 vs 1600 filters: "
+              f"{100 * (by['skconv:4000']['test_accuracy'] - by['skconv:1600']['test_accuracy']):+.2f} points")
+
+
+if __name__ == "__main__":
+    main()
