@@ -317,7 +317,8 @@ class KMeansConv(BaseConv):
             mean = s1 / dt.type(K)
             var = (s2 - s1 * mean) / dt.type(K - 1)
             np.maximum(var, 0, out=var)
-            inv_std = 1 / np.sqrt(var + dt.type(self.norm_eps_))
+            with np.errstate(divide="ignore"):
+                inv_std = 1 / np.sqrt(var + dt.type(self.norm_eps_))
             if self.norm_eps_ == 0:
                 inv_std[~np.isfinite(inv_std)] = 0  # flat patches normalize to 0
             # W (p - mean 1) / std, for the filters and the whitening rows at once
