@@ -29,7 +29,7 @@ from skconv._engine import (
     resolve_padding,
 )
 
-METHODS = ("gemm", "fft", "direct")
+METHODS = ("gemm", "fft", "direct", "auto")
 
 
 # --------------------------------------------------------------------------
@@ -372,20 +372,64 @@ def test_conv_dtypes():
     assert conv(x.astype(np.int64), w).dtype == np.float64
 
 
-def test_conv_chunking(monkeypatch):
-    """A tiny im2col budget gives one sample per chunk, padded per chunk."""
+@pytest.mark.parametrize("method", ["gemm", "fft", "direct"])
+def test_conv_chunking(monkeypatch, method):
+    """Tiny memory budgets: one sample per chunk, padded per chunk, same result."""
     rng = np.random.default_rng(4)
-    x = rng.standard_normal((7, 8, 8, 3))
     monkeypatch.setattr(_engine, "_IM2COL_BYTES", 1)
+    monkeypatch.setattr(_engine, "_FFT_BYTES", 1)
+    monkeypatch.setattr(_engine, "_DIRECT_BYTES", 1)
+    x = rng.standard_normal((7, 8, 8, 3))
     w = rng.standard_normal((4, 3, 3, 3))
-    y = conv(x, w, padding=1, stride=(1, 2), method="gemm")
+    y = conv(x, w, padding=1, stride=(1, 2), method=method)
     assert_close(y, ref_conv(x, w, (1, 2), ((1, 1), (1, 1)), (1, 1)), np.float64)
     wg = rng.standard_normal((3, 2, 2, 1))
-    y = conv(x, wg, groups=3, method="gemm")
+    y = conv(x, wg, groups=3, method=method)
     assert_close(y, ref_conv(x, wg, (1, 1), ((0, 0), (0, 0)), (1, 1), 3), np.float64)
+    # One channel: the (K, rows) column layout of the GEMM path.
+    x1 = rng.standard_normal((5, 9, 10, 1)).astype(np.float32)
+    w1 = rng.standard_normal((6, 4, 3, 1))
+    y = conv(x1, w1, padding="same", method=method)
+    assert y.dtype == np.float32
+    assert_close(y, ref_conv(x1, w1, (1, 1), ((1, 2), (1, 1)), (1, 1)), np.float32)
     wp = rng.standard_normal((5, 1, 1, 3))
-    y = conv(x[:, ::2], wp, method="gemm")  # non-contiguous pointwise input
+    y = conv(x[:, ::2], wp, method=method)  # non-contiguous pointwise input
     np.testing.assert_allclose(y, x[:, ::2] @ wp[:, 0, 0].T, atol=1e-12)
+
+
+def test_chunking_other_variants(monkeypatch):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((5, 7, 6, 2))
+    w = rng.standard_normal((3, 3, 2, 2))
+    y = rng.standard_normal((5, 4, 6, 3))
+    kw = dict(stride=(2, 1), padding="same")
+    xt_ref = conv_transpose(y, w, (7, 6), **kw)
+    wl = rng.standard_normal((5, 4, 3, 3, 3, 2))
+    wt = rng.standard_normal((2, 2, 3, 3, 3, 2))
+    local_ref = conv_local(x, wl)
+    tiled_ref = conv_tiled(x, wt)
+    monkeypatch.setattr(_engine, "_IM2COL_BYTES", 1)
+    np.testing.assert_allclose(conv_transpose(y, w, (7, 6), **kw), xt_ref, atol=1e-12)
+    np.testing.assert_allclose(conv_local(x, wl), local_ref, atol=1e-12)
+    np.testing.assert_allclose(conv_tiled(x, wt), tiled_ref, atol=1e-12)
+
+
+def test_auto_rule_clear_cases():
+    """The cost model picks the obvious path where one path is far ahead."""
+    def choice(xs, ws, groups=1, stride=1, padding="valid"):
+        args = _engine._prepare(np.zeros(xs, np.float32), np.zeros(ws, np.float32), groups,
+                                False, stride, padding, 1)
+        x, w, _, groups, kernel, stride, dilation, pads, out_sp = args
+        return _engine._choose_method(x, w, groups, kernel, stride, dilation, pads, out_sp)
+
+    assert choice((200, 16, 16, 64), (128, 1, 1, 64)) == "gemm"  # pointwise
+    assert choice((200, 28, 28, 1), (64, 3, 3, 1)) == "gemm"  # many small filters
+    assert choice((500, 32, 32, 3), (64, 5, 5, 3)) == "gemm"
+    assert choice((1000, 28, 28, 1), (16, 11, 11, 1)) == "gemm"  # the small bank case
+    assert choice((50, 64, 64, 1), (4, 21, 21, 1)) == "fft"  # huge kernel, few filters
+    assert choice((10, 24, 24, 24, 1), (8, 7, 7, 7, 1)) == "fft"
+    assert choice((50, 28, 28, 32), (32, 7, 7, 1), groups=32) == "fft"  # depthwise
+    assert choice((50, 28, 28, 32), (32, 3, 3, 1), groups=32) in ("direct", "fft")
 
 
 def test_conv_empty_batch():
