@@ -432,6 +432,27 @@ def _chunk_size(rows_per_sample, k, itemsize):
     return max(1, _IM2COL_BYTES // per_sample)
 
 
+def _blocks(n, out_sp, k, itemsize):
+    """Blocks of work ``(i0, i1, a, b)``: samples i0:i1, first output axis a:b.
+
+    Several whole samples per block when they fit the im2col budget; when one
+    sample alone does not (large volumes), single samples split along the
+    first output axis, so the buffer stays bounded whatever the input size.
+    Each block's outputs ``out[i0:i1, a:b]`` are contiguous.
+    """
+    P = math.prod(out_sp)
+    per_sample = P * k * itemsize
+    if per_sample <= _IM2COL_BYTES or out_sp[0] == 1:
+        step = _chunk_size(P, k, itemsize)
+        return [(i0, min(i0 + step, n), 0, out_sp[0]) for i0 in range(0, n, step)]
+    rows = max(1, _IM2COL_BYTES // (per_sample // out_sp[0]))
+    return [
+        (i, i + 1, a, min(a + rows, out_sp[0]))
+        for i in range(n)
+        for a in range(0, out_sp[0], rows)
+    ]
+
+
 def _conv_gemm(x, w, groups, kernel, stride, dilation, pads, out_sp, dtype):
     n, c = x.shape[0], x.shape[-1]
     f = w.shape[0]
@@ -469,7 +490,7 @@ def _conv_gemm(x, w, groups, kernel, stride, dilation, pads, out_sp, dtype):
     # W as (K, f) is a transposed view of the C-ordered bank: BLAS reads it with
     # the transpose flag, no copy.
     wmat = w.reshape(f, K)
-    step = min(_chunk_size(P, K, dtype.itemsize), n)
+    blocks = _blocks(n, out_sp, K, dtype.itemsize)
     # Column layout. The copy into the im2col buffer moves runs of contiguous
     # elements: kernel[-1] * c long when the buffer is (rows, K), out[-1] long
     # when it is (K, rows) and c == 1 with unit stride. Longer runs copy
@@ -478,28 +499,33 @@ def _conv_gemm(x, w, groups, kernel, stride, dilation, pads, out_sp, dtype):
     # BLAS takes the (K, rows) buffer as a transposed operand, so the product
     # still lands directly in the output.
     k_major = _k_major(c, kernel, stride, out_sp)
-    flat = np.empty(step * P * K, dtype=dtype)
-    for i0 in range(0, n, step):
-        i1 = min(i0 + step, n)
-        m = i1 - i0
-        view = _patch_view(_pad(x[i0:i1], pads), kernel, stride, dilation, out_sp)
-        rows = slice(i0 * P, i1 * P)
+    flat = np.empty(max((i1 - i0) * (b - a) for i0, i1, a, b in blocks) * (P // out_sp[0]) * K,
+                    dtype=dtype)
+    xp, padded_for = None, None
+    for i0, i1, a, b in blocks:
+        if padded_for != (i0, i1):
+            xp, padded_for = _pad(x[i0:i1], pads), (i0, i1)
+        view = _patch_view(xp, kernel, stride, dilation, out_sp)[:, a:b]
+        bshape = view.shape[:d + 1]
+        rows = math.prod(bshape)
+        # Rows of the output for this block: contiguous, written by the GEMM.
+        out_rows = out[i0:i1, a:b].reshape(rows, f)
         if k_major:
-            cols = flat[:m * P * K].reshape(kernel + (1, m) + out_sp)
+            cols = flat[:rows * K].reshape(kernel + (1,) + bshape)
             # The only copy of the input, cast to the computation dtype.
             np.copyto(cols, np.moveaxis(view, tuple(range(d + 1)), tuple(range(d + 1, 2 * d + 2))),
                       casting="unsafe")
-            np.matmul(cols.reshape(K, m * P).T, wmat.T, out=out2d[rows])
+            np.matmul(cols.reshape(K, rows).T, wmat.T, out=out_rows)
             continue
-        cols = flat[:m * P * K].reshape((m,) + out_sp + kernel + (cg,))
+        cols = flat[:rows * K].reshape(bshape + kernel + (cg,))
         for g in range(groups):
             # The only copy of the input: strided patches -> contiguous rows
             # (casting to the computation dtype on the way).
             np.copyto(cols, view[..., g * cg:(g + 1) * cg], casting="unsafe")
             np.matmul(
-                cols.reshape(m * P, K),
+                cols.reshape(rows, K),
                 wmat[g * fg:(g + 1) * fg].T,
-                out=out2d[rows, g * fg:(g + 1) * fg],
+                out=out_rows[:, g * fg:(g + 1) * fg],
             )
     return out
 
@@ -819,24 +845,29 @@ def conv_transpose(y, w, input_spatial, *, stride=1, padding="valid", dilation=1
     if n == 0:
         return x
     taps = list(np.ndindex(*kernel))
-    step = _chunk_size(P, K, dtype.itemsize)
-    for i0 in range(0, n, step):
-        i1 = min(i0 + step, n)
-        m = i1 - i0
-        y2 = y[i0:i1].reshape(m * P, f)
+    xp, padded_for = None, None
+    for i0, i1, a, b in _blocks(n, out_sp, K, dtype.itemsize):
+        if padded_for != (i0, i1):
+            if xp is not None:
+                x[padded_for[0]:padded_for[1]] = xp[inner]
+            xp, padded_for = np.zeros((i1 - i0,) + padded + (c,), dtype=dtype), (i0, i1)
+        yb = y[i0:i1, a:b]
+        bshape = yb.shape[:-1]
+        y2 = yb.reshape(-1, f)
         if y2.dtype != dtype:
             y2 = y2.astype(dtype)
-        xp = np.zeros((m,) + padded + (c,), dtype=dtype)
+        # The block's output rows a:b start a * stride[0] further into the input.
+        xb = xp[:, a * stride[0]:]
         for g in range(groups):
             # Columns of the adjoint: one GEMM, then scattered back (col2im).
             cols = np.matmul(y2[:, g * fg:(g + 1) * fg], wmat[g * fg:(g + 1) * fg])
-            cols = cols.reshape((m,) + out_sp + kernel + (cg,))
-            xg = xp[..., g * cg:(g + 1) * cg]
+            cols = cols.reshape(bshape + kernel + (cg,))
+            xg = xb[..., g * cg:(g + 1) * cg]
             for tap in taps:
-                _tap_view(xg, tap, stride, dilation, out_sp)[...] += cols[
+                _tap_view(xg, tap, stride, dilation, bshape[1:])[...] += cols[
                     (slice(None),) * (d + 1) + tap
                 ]
-        x[i0:i1] = xp[inner]
+    x[padded_for[0]:padded_for[1]] = xp[inner]
     return x
 
 

@@ -372,13 +372,15 @@ def test_conv_dtypes():
     assert conv(x.astype(np.int64), w).dtype == np.float64
 
 
+@pytest.mark.parametrize("budget", [1, 4096, 20000])
 @pytest.mark.parametrize("method", ["gemm", "fft", "direct"])
-def test_conv_chunking(monkeypatch, method):
-    """Tiny memory budgets: one sample per chunk, padded per chunk, same result."""
+def test_conv_chunking(monkeypatch, method, budget):
+    """Small memory budgets: samples in chunks (20000), single samples split
+    along the first output axis (4096: 4 rows, 1: one row), same results."""
     rng = np.random.default_rng(4)
-    monkeypatch.setattr(_engine, "_IM2COL_BYTES", 1)
-    monkeypatch.setattr(_engine, "_FFT_BYTES", 1)
-    monkeypatch.setattr(_engine, "_DIRECT_BYTES", 1)
+    monkeypatch.setattr(_engine, "_IM2COL_BYTES", budget)
+    monkeypatch.setattr(_engine, "_FFT_BYTES", budget)
+    monkeypatch.setattr(_engine, "_DIRECT_BYTES", budget)
     x = rng.standard_normal((7, 8, 8, 3))
     w = rng.standard_normal((4, 3, 3, 3))
     y = conv(x, w, padding=1, stride=(1, 2), method=method)
@@ -397,7 +399,8 @@ def test_conv_chunking(monkeypatch, method):
     np.testing.assert_allclose(y, x[:, ::2] @ wp[:, 0, 0].T, atol=1e-12)
 
 
-def test_chunking_other_variants(monkeypatch):
+@pytest.mark.parametrize("budget", [1, 2000, 20000])
+def test_chunking_other_variants(monkeypatch, budget):
     rng = np.random.default_rng(11)
     x = rng.standard_normal((5, 7, 6, 2))
     w = rng.standard_normal((3, 3, 2, 2))
@@ -408,7 +411,7 @@ def test_chunking_other_variants(monkeypatch):
     wt = rng.standard_normal((2, 2, 3, 3, 3, 2))
     local_ref = conv_local(x, wl)
     tiled_ref = conv_tiled(x, wt)
-    monkeypatch.setattr(_engine, "_IM2COL_BYTES", 1)
+    monkeypatch.setattr(_engine, "_IM2COL_BYTES", budget)
     np.testing.assert_allclose(conv_transpose(y, w, (7, 6), **kw), xt_ref, atol=1e-12)
     np.testing.assert_allclose(conv_local(x, wl), local_ref, atol=1e-12)
     np.testing.assert_allclose(conv_tiled(x, wt), tiled_ref, atol=1e-12)
