@@ -844,6 +844,11 @@ def conv_transpose(y, w, input_spatial, *, stride=1, padding="valid", dilation=1
     x = np.empty((n,) + input_spatial + (c,), dtype=dtype)
     if n == 0:
         return x
+    if groups == 1 and K == c and input_spatial == out_sp:
+        # Pointwise, unit stride, no padding: a plain GEMM into the result.
+        np.matmul(y.reshape(-1, f).astype(dtype, copy=False), wmat,
+                  out=x.reshape(-1, c))
+        return x
     taps = list(np.ndindex(*kernel))
     xp, padded_for = None, None
     for i0, i1, a, b in _blocks(n, out_sp, K, dtype.itemsize):

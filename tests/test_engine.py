@@ -515,6 +515,18 @@ def test_conv_transpose_explicit_matrix(kw):
     np.testing.assert_allclose(xt.ravel(), A.T @ y.ravel(), atol=1e-12)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_transpose_pointwise(stride):
+    rng = np.random.default_rng(12)
+    w = rng.standard_normal((5, 1, 1, 3))
+    y = rng.standard_normal((2, 4 // stride, 6 // stride, 5)).astype(np.float32)
+    xt = conv_transpose(y, w, (4, 6), stride=stride)
+    expected = np.zeros((2, 4, 6, 3))
+    expected[:, ::stride, ::stride] = y @ w[:, 0, 0]
+    assert xt.dtype == np.float32
+    np.testing.assert_allclose(xt, expected, rtol=1e-5, atol=1e-5)
+
+
 def test_conv_transpose_float32_and_errors():
     rng = np.random.default_rng(6)
     w = rng.standard_normal((3, 3, 3, 2))
