@@ -601,10 +601,12 @@ def test_conv_separable_equals_outer_product_kernel(case, f, mixed):
     factors = [rng.standard_normal((f, k)) for k in kernel]
     geo = {k: case[k] for k in ("stride", "padding", "dilation")}
     full = _outer_kernels(factors)  # (f, *kernel)
-    x0 = x.copy()
+    x0, factors0 = x.copy(), [fa.copy() for fa in factors]
     if mixed:
         cw = rng.standard_normal((f, c))
+        cw0 = cw.copy()
         y = conv_separable(x, factors, channel_weights=cw, **geo)
+        np.testing.assert_array_equal(cw, cw0)
         expected = conv(x, full[..., None] * cw.reshape((f,) + (1,) * d + (c,)), **geo)
     else:
         y = conv_separable(x, factors, **geo)
@@ -614,6 +616,8 @@ def test_conv_separable_equals_outer_product_kernel(case, f, mixed):
     assert y.flags.c_contiguous
     np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-10)
     np.testing.assert_array_equal(x, x0)
+    for fa, fa0 in zip(factors, factors0):
+        np.testing.assert_array_equal(fa, fa0)
 
 
 def test_conv_separable_float32_and_errors():
@@ -684,11 +688,13 @@ def test_conv_tiled(case, tile_seed):
     y = conv(x, w, **geo)
     out_sp = y.shape[1:-1]
     x0 = x.copy()
-    np.testing.assert_allclose(conv_tiled(x, w[None] if d == 1 else w.reshape((1,) * d + w.shape),
-                                          **geo), y, rtol=1e-10, atol=1e-10)
+    # tile = (1, ..., 1): one shared bank, an ordinary convolution.
+    np.testing.assert_allclose(conv_tiled(x, w.reshape((1,) * d + w.shape), **geo), y,
+                               rtol=1e-10, atol=1e-10)
     rng = np.random.default_rng(tile_seed)
     tile = tuple(int(t) for t in rng.integers(1, 4, size=d))
     wt = rng.standard_normal(tile + w.shape)
+    wt0 = wt.copy()
     # Position p uses w[p mod tile]: the same as locally connected weights.
     wl = np.empty(out_sp + w.shape)
     for pos in itertools.product(*[range(o) for o in out_sp]):
@@ -696,6 +702,7 @@ def test_conv_tiled(case, tile_seed):
     np.testing.assert_allclose(conv_tiled(x, wt, **geo), conv_local(x, wl, **geo),
                                rtol=1e-10, atol=1e-10)
     np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(wt, wt0)
 
 
 def test_local_tiled_float32_and_errors():
