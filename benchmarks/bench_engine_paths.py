@@ -8,6 +8,7 @@ Usage::
 
     python benchmarks/bench_engine_paths.py            # a few headline shapes
     python benchmarks/bench_engine_paths.py --sweep    # the 60 calibration shapes, 1 thread
+    python benchmarks/bench_engine_paths.py --threads 1
 """
 
 import argparse
@@ -86,13 +87,13 @@ def run(cases):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sweep", action="store_true", help="calibration shapes, 1 thread")
+    parser.add_argument("--sweep", action="store_true", help="the calibration shapes")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS threads (default: 1 with --sweep, else the library's)")
     args = parser.parse_args()
-    if args.sweep:
-        with threadpool_limits(1):
-            run(sweep_cases())
-    else:
-        run(HEADLINE)
+    threads = 1 if args.sweep and args.threads is None else args.threads
+    with threadpool_limits(threads):
+        run(sweep_cases() if args.sweep else HEADLINE)
 
 
 if __name__ == "__main__":
