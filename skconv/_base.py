@@ -161,9 +161,15 @@ class BaseConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         for attr in ("n_features_in_", "feature_names_in_"):
             if hasattr(self, attr):
                 delattr(self, attr)
-        d = self._check_params()
+        self._check_params()
         Xv = self._check_input(X, reset=True)
         filters, bias = self._fit_filters(Xv, y)
+        self._set_filters(filters, bias)
+        return self
+
+    def _set_filters(self, filters, bias):
+        """Check the family's filters against the fitted input and store them."""
+        d = self._spatial_ndim()
         filters = np.array(filters, dtype=self._dtype)
         n_in = self.input_shape_[-1]
         if filters.ndim != d + 2:
@@ -208,7 +214,6 @@ class BaseConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self.bias_ = bias
         self.n_filters_ = n_filters
         self.n_output_channels_ = self._n_output_channels(n_filters)
-        return self
 
     def transform(self, X):
         """Convolve, add the bias and encode: lazy feature maps.

@@ -214,6 +214,8 @@ class KMeansConv(BaseConv):
         return np.concatenate(chunks).astype(np.float64)
 
     def _fit_filters(self, X, y):
+        if hasattr(self, "_reservoir"):
+            del self._reservoir  # fit starts over; partial_fit resumes from here
         self._check_family_params()
         rng = check_random_state(self.random_state)
         kernel = _kernel_tuple(self.kernel_size)
@@ -232,6 +234,11 @@ class KMeansConv(BaseConv):
                     f"{self.n_features_in_} feature(s) each)."
                 ) from None
         P = self._sample_patches(X, rng)
+        return self._learn(P, rng)
+
+    def _learn(self, P, rng):
+        """Normalize, whiten and cluster the raw patch matrix ``P``; return the filters."""
+        kernel = _kernel_tuple(self.kernel_size)
         if P.shape[0] < self.n_filters:
             raise ValueError(
                 f"n_filters={self.n_filters} is more than the {P.shape[0]} patches the "
@@ -268,6 +275,62 @@ class KMeansConv(BaseConv):
         filters = centroids if self.whitening_ is None else centroids @ self.whitening_
         self._prepare_transform(centroids, filters)
         return filters.reshape(shape), None
+
+    def partial_fit(self, X, y=None):
+        """Learn from one more chunk of samples (for data that does not fit in memory).
+
+        Every call draws up to ``n_patches`` random patches from ``X`` and merges them
+        into a uniform random sample (a reservoir) of at most ``n_patches`` patches of
+        all the chunks seen, then relearns the normalization, whitening and centroids
+        from that sample, so the transformer is usable after every call. Chunks with
+        more than ``n_patches`` positions contribute ``n_patches`` candidates, so give
+        chunks of similar sizes. Memory is set by ``n_patches``, not by the data.
+
+        Parameters
+        ----------
+        X : array-like, list of array-like or FeatureMaps
+            A chunk of samples, in any layout :meth:`fit` accepts; the spatial shape
+            and channels must match the first chunk's.
+        y : ignored
+
+        Returns
+        -------
+        self : object
+        """
+        first = not hasattr(self, "_reservoir")
+        if first:
+            for attr in ("n_features_in_", "feature_names_in_"):
+                if hasattr(self, attr):
+                    delattr(self, attr)
+        self._check_params()
+        self._check_family_params()
+        Xv = self._check_input(X, reset=first)
+        if first:
+            self._partial_rng = check_random_state(self.random_state)
+            self._reservoir = None
+            self._n_candidates = 0
+        rng = self._partial_rng
+        new = self._sample_patches(Xv, rng)
+        self._reservoir = self._merge_reservoir(self._reservoir, new, rng)
+        filters, bias = self._learn(self._reservoir, rng)
+        self._set_filters(filters, bias)
+        return self
+
+    def _merge_reservoir(self, reservoir, new, rng):
+        """Reservoir sampling (Vitter's algorithm R) over the stream of candidate patches."""
+        cap = self.n_patches
+        if reservoir is None:
+            reservoir = np.empty((0, new.shape[1]))
+        seen = self._n_candidates
+        fill = min(cap - len(reservoir), len(new))
+        reservoir = np.concatenate([reservoir, new[:fill]])
+        for i in range(fill, len(new)):
+            # candidate number seen + i replaces a random slot with probability cap / (seen + i + 1)
+            j = rng.randint(seen + i + 1)
+            if j < cap:
+                reservoir[j] = new[i]
+        self._n_candidates = seen + len(new)
+        return reservoir
 
     def _prepare_transform(self, centroids, filters):
         """Constants of the folded transform, in float64 then in the work dtype."""
