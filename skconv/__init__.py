@@ -9,9 +9,11 @@ from . import filters, plotting
 from ._conv import Conv
 from ._families import EdgeConv, GaborConv, RandomConv
 from ._kmeans_conv import KMeansConv
+from ._lcn import LocalContrastNorm
 from ._maps import FeatureMaps
 from ._patch import PCAConv, PatchConv
 from ._pool import Pool
+from ._stack import LayerwiseStack, ReceptiveFieldConv, channel_similarity, group_channels
 from ._zca import ZCA
 
 __version__ = "0.1.0.dev0"
@@ -22,11 +24,16 @@ __all__ = [
     "FeatureMaps",
     "GaborConv",
     "KMeansConv",
+    "LayerwiseStack",
+    "LocalContrastNorm",
     "PCAConv",
     "PatchConv",
     "Pool",
     "RandomConv",
+    "ReceptiveFieldConv",
     "ZCA",
+    "channel_similarity",
     "filters",
+    "group_channels",
     "plotting",
 ]

@@ -209,6 +209,8 @@ class KMeansConv(BaseConv):
                 stride=self._stride,
                 padding=self.padding,
                 dilation=self._dilation,
+                # lazy maps of a previous layer: materialize their own batch size
+                batch_size=getattr(X, "batch_size", 256),
             )
         )
         return np.concatenate(chunks).astype(np.float64)
