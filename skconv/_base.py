@@ -167,6 +167,22 @@ class BaseConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self._set_filters(filters, bias)
         return self
 
+    def _check_kernel_fits(self, kernel):
+        """Fail at fit, not at transform, when the kernel cannot fit the fitted input."""
+        spatial = self.input_shape_[:-1]
+        if None in spatial:
+            return
+        try:
+            _engine.output_spatial_shape(
+                spatial, kernel, stride=self._stride, padding=self.padding,
+                dilation=self._dilation,
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc} (X has samples of shape {self.input_shape_}, "
+                f"{self.n_features_in_} feature(s) each)."
+            ) from None
+
     def _set_filters(self, filters, bias):
         """Check the family's filters against the fitted input and store them."""
         d = self._spatial_ndim()
@@ -194,22 +210,7 @@ class BaseConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 raise ValueError(
                     f"bias must have one value per filter ({n_filters}), got shape {bias.shape}."
                 )
-        spatial = self.input_shape_[:-1]
-        if None not in spatial:
-            # Fail at fit, not at transform, when the kernel cannot fit the input.
-            try:
-                _engine.output_spatial_shape(
-                    spatial,
-                    filters.shape[1:-1],
-                    stride=self._stride,
-                    padding=self.padding,
-                    dilation=self._dilation,
-                )
-            except ValueError as exc:
-                raise ValueError(
-                    f"{exc} (X has samples of shape {self.input_shape_}, "
-                    f"{self.n_features_in_} feature(s) each)."
-                ) from None
+        self._check_kernel_fits(filters.shape[1:-1])
         self.filters_ = filters
         self.bias_ = bias
         self.n_filters_ = n_filters

@@ -147,6 +147,7 @@ def fit_centroids(
     random_state=None,
     batch_size=4096,
     n_init=1,
+    return_n_iter=False,
 ):
     """Learn ``n_clusters`` centroids of the rows of a patch matrix.
 
@@ -186,11 +187,15 @@ def fit_centroids(
     n_init : int, default=1
         Number of initializations; the best run (lowest inertia, or for
         ``"spherical"`` the highest summed squared projection) is kept.
+    return_n_iter : bool, default=False
+        Also return the number of iterations the kept run made.
 
     Returns
     -------
     centroids : ndarray of shape (n_clusters, patch_dim)
         float32 for float32 or integer input, float64 for float64 input.
+    n_iter : int
+        Only with ``return_n_iter=True``.
 
     Notes
     -----
@@ -267,8 +272,9 @@ def fit_centroids(
                 random_state=rng,
             ).fit(P)
             if km.inertia_ < best_inertia:
-                best, best_inertia = km.cluster_centers_, km.inertia_
-        return np.asarray(best, dtype=dtype)
+                best, best_inertia, best_iter = km.cluster_centers_, km.inertia_, km.n_iter_
+        best = np.asarray(best, dtype=dtype)
+        return (best, int(best_iter)) if return_n_iter else best
     if algorithm == "minibatch":
         km = MiniBatchKMeans(
             n_clusters=n_clusters,
@@ -278,14 +284,15 @@ def fit_centroids(
             batch_size=batch_size,
             random_state=rng,
         ).fit(P)
-        return np.asarray(km.cluster_centers_, dtype=dtype)
+        best = np.asarray(km.cluster_centers_, dtype=dtype)
+        return (best, int(km.n_iter_)) if return_n_iter else best
 
-    best, best_score = None, -np.inf
+    best, best_score, best_iter = None, -np.inf, 0
     for _ in range(n_init):
-        D, score = _spherical_kmeans(P, n_clusters, max_iter, tol, batch_size, rng)
+        D, score, n_iter = _spherical_kmeans(P, n_clusters, max_iter, tol, batch_size, rng)
         if score > best_score:
-            best, best_score = D, score
-    return best
+            best, best_score, best_iter = D, score, n_iter
+    return (best, best_iter) if return_n_iter else best
 
 
 def _spherical_pass(P, D, batch_size, accumulate):
@@ -383,7 +390,8 @@ def _spherical_init(P, n_clusters, rng, norms):
 def _spherical_kmeans(P, n_clusters, max_iter, tol, batch_size, rng):
     norms = np.linalg.norm(P, axis=1)
     D = _spherical_init(P, n_clusters, rng, norms)
-    for _ in range(max_iter):
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
         # No early stop on unchanged assignments: the codes s_i = d_j . x_i
         # depend on the centroids, so each update still moves d_j (a power
         # iteration towards the top eigenvector of its cluster's scatter).
@@ -398,4 +406,4 @@ def _spherical_kmeans(P, n_clusters, max_iter, tol, batch_size, rng):
         if shift <= tol:
             break
     _, codes, _ = _spherical_pass(P, D, batch_size, accumulate=False)
-    return D, float(np.sum(codes.astype(np.float64) ** 2))
+    return D, float(np.sum(codes.astype(np.float64) ** 2)), n_iter

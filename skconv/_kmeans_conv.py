@@ -106,6 +106,8 @@ class KMeansConv(BaseConv):
         The variance regularizer used (resolved from ``"auto"``).
     n_patches_ : int
         Number of training patches used.
+    n_iter_ : int
+        Iterations k-means ran.
     n_filters_, n_output_channels_, input_shape_, n_features_in_
         As in :class:`skconv.Conv`.
 
@@ -221,20 +223,8 @@ class KMeansConv(BaseConv):
         self._check_family_params()
         rng = check_random_state(self.random_state)
         kernel = _kernel_tuple(self.kernel_size)
-        spatial = self.input_shape_[:-1]
-        if None not in spatial:
-            # Patches are drawn before BaseConv.fit checks the geometry: say here,
-            # as it would, how many features the too-small samples have.
-            try:
-                _engine.output_spatial_shape(
-                    spatial, kernel, stride=self._stride, padding=self.padding,
-                    dilation=self._dilation,
-                )
-            except ValueError as exc:
-                raise ValueError(
-                    f"{exc} (X has samples of shape {self.input_shape_}, "
-                    f"{self.n_features_in_} feature(s) each)."
-                ) from None
+        # Patches are drawn before the filters exist: check the geometry first.
+        self._check_kernel_fits(kernel)
         P = self._sample_patches(X, rng)
         return self._learn(P, rng)
 
@@ -262,13 +252,15 @@ class KMeansConv(BaseConv):
             self.patch_mean_ = None
             self.whitening_ = None
             U = P
-        centroids = fit_centroids(
+        centroids, self.n_iter_ = fit_centroids(
             U.astype(np.float32),
             self.n_filters,
             algorithm=self.algorithm,
             max_iter=self.max_iter,
             random_state=rng,
-        ).astype(np.float64)
+            return_n_iter=True,
+        )
+        centroids = centroids.astype(np.float64)
         n_channels = self.input_shape_[-1]
         shape = (self.n_filters,) + kernel + (n_channels,)
         self.centroids_ = centroids.reshape(shape).astype(self._dtype)

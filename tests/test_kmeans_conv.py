@@ -462,16 +462,7 @@ _CHECKED = [
 ]
 
 
-def _expected_failed_checks(estimator):
-    return {
-        "check_transformer_n_iter": (
-            "max_iter is handed to the k-means of the patches, which does not report "
-            "the number of iterations it ran, so there is no n_iter_."
-        ),
-    }
-
-
-@parametrize_with_checks(_CHECKED, expected_failed_checks=_expected_failed_checks)
+@parametrize_with_checks(_CHECKED)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

@@ -236,7 +236,7 @@ def test_n_init_keeps_best_spherical_run():
     # The n_init runs draw one after another from the same generator.
     rng = np.random.RandomState(0)
     runs = [_spherical_kmeans(X, 6, 50, 0.0, 4096, rng) for _ in range(4)]
-    scores = [score for _, score in runs]
+    scores = [score for _, score, _ in runs]
     assert len(set(scores)) > 1  # the runs differ, so the choice matters
     best = fit_centroids(X, 6, algorithm="spherical", random_state=0, n_init=4)
     np.testing.assert_array_equal(best, runs[int(np.argmax(scores))][0])
@@ -271,3 +271,15 @@ def test_fit_centroids_errors(kwargs, error, match):
     X = np.random.RandomState(0).randn(10, 3)
     with pytest.raises(error, match=match):
         fit_centroids(X, **kwargs)
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "minibatch", "spherical"])
+def test_return_n_iter(algorithm):
+    X = np.random.RandomState(11).randn(400, 4).astype(np.float32)
+    centroids, n_iter = fit_centroids(
+        X, 5, algorithm=algorithm, max_iter=7, random_state=0, return_n_iter=True
+    )
+    assert 1 <= n_iter <= 7
+    np.testing.assert_array_equal(
+        centroids, fit_centroids(X, 5, algorithm=algorithm, max_iter=7, random_state=0)
+    )
