@@ -128,6 +128,11 @@ def iter_patches(
         )
 
 
+def _sampling_batch(X, batch_size):
+    # lazy maps of a previous layer are materialized in their own batch size
+    return X.batch_size if isinstance(X, FeatureMaps) else batch_size
+
+
 class _Moments:
     """Mean and covariance of rows streamed in chunks (float64, pairwise merge)."""
 
@@ -324,11 +329,13 @@ class PCAConv(BaseConv):
                 f"{dim} values span ({dim - 1} dimensions: kernel {kernel} times "
                 f"{c} channel(s)); lower n_filters or enlarge kernel_size."
             )
+        # Patches are drawn before the filters exist: check the geometry first.
+        self._check_kernel_fits(kernel)
         moments = _Moments(dim)
         for rows in iter_patches(
             X, kernel, n_patches, self.random_state, stride=self._stride,
             padding=self.padding, dilation=self._dilation, groups=self._groups,
-            batch_size=self.batch_size,
+            batch_size=_sampling_batch(X, self.batch_size),
         ):
             rows = rows.astype(np.float64)
             rows -= rows.mean(axis=1, keepdims=True)
@@ -544,11 +551,13 @@ class PatchConv(BaseConv):
         )
         whiten_eps = check_float(self.whiten_eps, "whiten_eps", min_val=0.0)
         c = _channels_per_group(self)
+        self._check_kernel_fits(kernel)
         rng = check_random_state(self.random_state)
         chunks = list(
             iter_patches(
                 X, kernel, n_patches, rng, stride=self._stride, padding=self.padding,
-                dilation=self._dilation, groups=self._groups, batch_size=self.batch_size,
+                dilation=self._dilation, groups=self._groups,
+                batch_size=_sampling_batch(X, self.batch_size),
             )
         )
         P = np.concatenate(chunks).astype(np.float64)

@@ -175,6 +175,10 @@ def test_pca_errors():
         PCAConv(2, 3, n_patches=1).fit(X)
     with pytest.raises(ValueError, match="at least 2 patches"):
         PCAConv(2, 3).fit(X[:1, :3, :3])
+    # the geometry is checked before any patch is drawn
+    for conv in (PCAConv(2, 9), PatchConv(2, 9)):
+        with pytest.raises(ValueError, match=r"larger than the padded input.*shape \(8, 8, 1\)"):
+            conv.fit(X)
 
 
 # ---------------------------------------------------------------------------
