@@ -175,7 +175,7 @@ class RandomConv(BaseConv):
     input_shape : tuple of int, default=None
         Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when
         ``X`` is given flat as ``(n_samples, n_features)``.
-    batch_size : int, default=256
+    batch_size : int or "auto", default="auto"
         Samples convolved at once; sets the memory used when maps stream.
     n_jobs : int, default=None
         Threads over batches when the maps are consumed (``-1``: all cores).
@@ -260,7 +260,7 @@ class RandomConv(BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
-        batch_size=256,
+        batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
     ):
@@ -557,7 +557,7 @@ class GaborConv(BaseConv):
     input_shape : tuple of int, default=None
         Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when
         ``X`` is given flat as ``(n_samples, n_features)``.
-    batch_size : int, default=256
+    batch_size : int or "auto", default="auto"
         Samples convolved at once; sets the memory used when maps stream.
     n_jobs : int, default=None
         Threads over batches when the maps are consumed (``-1``: all cores).
@@ -628,7 +628,7 @@ class GaborConv(BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
-        batch_size=256,
+        batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
     ):
@@ -852,7 +852,7 @@ class EdgeConv(BaseConv):
     input_shape : tuple of int, default=None
         Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when
         ``X`` is given flat as ``(n_samples, n_features)``.
-    batch_size : int, default=256
+    batch_size : int or "auto", default="auto"
         Samples convolved at once; sets the memory used when maps stream.
     n_jobs : int, default=None
         Threads over batches when the maps are consumed (``-1``: all cores).
@@ -932,7 +932,7 @@ class EdgeConv(BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
-        batch_size=256,
+        batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
     ):

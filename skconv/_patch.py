@@ -130,7 +130,9 @@ def iter_patches(
 
 def _sampling_batch(X, batch_size):
     # lazy maps of a previous layer are materialized in their own batch size
-    return X.batch_size if isinstance(X, FeatureMaps) else batch_size
+    if isinstance(X, FeatureMaps):
+        return X.batch_size
+    return 256 if batch_size == "auto" else batch_size
 
 
 class _Moments:
@@ -221,7 +223,7 @@ class PCAConv(BaseConv):
     input_shape : tuple of int, default=None
         Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when
         ``X`` is given flat as ``(n_samples, n_features)``.
-    batch_size : int, default=256
+    batch_size : int or "auto", default="auto"
         Samples convolved (and materialized while drawing patches) at once.
     n_jobs : int, default=None
         Threads over batches when the maps are consumed (``-1``: all cores).
@@ -294,7 +296,7 @@ class PCAConv(BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
-        batch_size=256,
+        batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
     ):
@@ -430,7 +432,7 @@ class PatchConv(BaseConv):
     input_shape : tuple of int, default=None
         Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when
         ``X`` is given flat as ``(n_samples, n_features)``.
-    batch_size : int, default=256
+    batch_size : int or "auto", default="auto"
         Samples convolved (and materialized while drawing patches) at once.
     n_jobs : int, default=None
         Threads over batches when the maps are consumed (``-1``: all cores).
@@ -506,7 +508,7 @@ class PatchConv(BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
-        batch_size=256,
+        batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
     ):
