@@ -30,9 +30,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skconv import Pool
-from skconv._families import EdgeConv, GaborConv, RandomConv
-from skconv._patch import PCAConv
+from skconv import EdgeConv, GaborConv, PCAConv, Pool, RandomConv
 from skconv.plotting import plot_filters
 
 # %%

@@ -28,8 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from skconv import Pool
-from skconv._families import EdgeConv, GaborConv
+from skconv import EdgeConv, GaborConv, Pool
 from skconv.plotting import plot_filters
 
 # %%

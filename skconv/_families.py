@@ -219,8 +219,7 @@ class RandomConv(BaseConv):
     Examples
     --------
     >>> from sklearn.datasets import load_digits
-    >>> from skconv import Pool
-    >>> from skconv._families import RandomConv
+    >>> from skconv import Pool, RandomConv
     >>> X = load_digits().images[:20]
     >>> conv = RandomConv(16, 3, encoding="relu", random_state=0).fit(X)
     >>> conv.filters_.shape
@@ -601,7 +600,7 @@ class GaborConv(BaseConv):
     Examples
     --------
     >>> from sklearn.datasets import load_digits
-    >>> from skconv._families import GaborConv
+    >>> from skconv import GaborConv
     >>> X = load_digits().images[:5]
     >>> gabor = GaborConv((0.25, 0.4), 4, kernel_size=5, part="magnitude").fit(X)
     >>> gabor.filters_.shape, gabor.n_output_channels_
@@ -899,7 +898,7 @@ class EdgeConv(BaseConv):
     Examples
     --------
     >>> from sklearn.datasets import load_digits
-    >>> from skconv._families import EdgeConv
+    >>> from skconv import EdgeConv
     >>> X = load_digits().images[:5]
     >>> edges = EdgeConv(("sobel", "laplace"), log_sigmas=1.0, padding="same",
     ...                  encoding="abs").fit(X)

@@ -115,7 +115,7 @@ class LocalContrastNorm(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
     Examples
     --------
     >>> import numpy as np
-    >>> from skconv._lcn import LocalContrastNorm
+    >>> from skconv import LocalContrastNorm
     >>> maps = np.random.RandomState(0).rand(2, 16, 16, 4)
     >>> out = LocalContrastNorm(size=5).fit_transform(maps)
     >>> out.shape

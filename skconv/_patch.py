@@ -269,7 +269,7 @@ class PCAConv(BaseConv):
     --------
     >>> import numpy as np
     >>> from sklearn.datasets import load_digits
-    >>> from skconv._patch import PCAConv
+    >>> from skconv import PCAConv
     >>> X = load_digits().images
     >>> pca = PCAConv(4, 3, n_patches=5000, random_state=0).fit(X)
     >>> pca.filters_.shape
@@ -371,8 +371,8 @@ class PatchConv(BaseConv):
     Fitting draws ``n_patches`` patches at random (at the positions the
     convolution visits), optionally contrast-normalizes each
     (:func:`skconv._kmeans.normalize_patches`: remove its mean, divide by
-    ``sqrt(var + norm_eps / norm_scale**2)``), optionally ZCA-whitens them
-    (:class:`skconv._zca.ZCA`, fitted on the drawn patches), and keeps
+    ``sqrt(var + norm_eps)``), optionally ZCA-whitens them
+    (:class:`skconv.ZCA`, fitted on the drawn patches), and keeps
     ``n_filters`` of them chosen at random, each scaled to unit norm: this is
     ``patches_``. Constant patches (no contrast, e.g. empty background) are
     never chosen.
@@ -383,8 +383,8 @@ class PatchConv(BaseConv):
     ``bias_`` fold the whitening in, and the convolution needs no whitening
     step. Per-patch contrast normalization is not applied at transform time:
     the filters sum to zero when ``normalize=True`` (the local mean is
-    ignored), but responses are not divided by the local contrast (the
-    ``KMeansConv`` estimator does that).
+    ignored), but responses are not divided by the local contrast
+    (:class:`skconv.KMeansConv` does that).
 
     Parameters
     ----------
@@ -398,13 +398,13 @@ class PatchConv(BaseConv):
         dictionary chosen among them. At least ``n_filters``.
     normalize : bool, default=True
         Contrast-normalize every patch (brightness and contrast invariance).
-    norm_eps : float, default=10.0
-        Variance regularizer of the normalization, stated on the 0-255 pixel
-        scale as in [1]_ (see ``norm_scale``); it keeps low-contrast patches
-        from having their noise amplified.
-    norm_scale : float, default=255.0
-        Factor that brings the input to the scale ``norm_eps`` is stated on:
-        255 for pixels in [0, 1], 1 for 8-bit pixel values.
+    norm_eps : float or "auto", default="auto"
+        Added to each patch's variance before dividing by its square root, in
+        the squared units of ``X``; it keeps low-contrast patches from having
+        their noise amplified. Coates et al. used 10 for pixels in 0..255;
+        ``"auto"`` uses ``10 * (R / 255) ** 2`` with ``R`` the value range of
+        the drawn patches (10 for 0..255 images, about 1.5e-4 for images in
+        [0, 1]), as :class:`skconv.KMeansConv` does.
     whiten : bool, default=False
         ZCA-whiten the normalized patches before choosing the dictionary.
     whiten_eps : float, default=0.1
@@ -450,8 +450,10 @@ class PatchConv(BaseConv):
         (``patches_`` itself when ``whiten=False``), ``groups`` copies.
     bias_ : ndarray of shape (n_filters * groups,) or None
         ``-(W d) . mu`` of the folded whitening; None when ``whiten=False``.
-    whitening_ : ZCA or None
+    whitening_ : skconv.ZCA or None
         The whitening fitted on the drawn patches (flattened).
+    norm_eps_ : float
+        The variance regularizer used (``norm_eps`` resolved).
     n_filters_ : int
     n_output_channels_ : int
         Channels of the maps (twice ``n_filters_`` for ``encoding="split"``).
@@ -477,8 +479,8 @@ class PatchConv(BaseConv):
     --------
     >>> import numpy as np
     >>> from sklearn.datasets import load_digits
-    >>> from skconv._patch import PatchConv
-    >>> X = load_digits().images / 16
+    >>> from skconv import PatchConv
+    >>> X = load_digits().images
     >>> conv = PatchConv(16, 3, whiten=True, encoding="split", alpha=0.25,
     ...                  random_state=0).fit(X)
     >>> conv.filters_.shape, conv.n_output_channels_
@@ -495,8 +497,7 @@ class PatchConv(BaseConv):
         *,
         n_patches=10_000,
         normalize=True,
-        norm_eps=10.0,
-        norm_scale=255.0,
+        norm_eps="auto",
         whiten=False,
         whiten_eps=0.1,
         random_state=None,
@@ -517,7 +518,6 @@ class PatchConv(BaseConv):
         self.n_patches = n_patches
         self.normalize = normalize
         self.norm_eps = norm_eps
-        self.norm_scale = norm_scale
         self.whiten = whiten
         self.whiten_eps = whiten_eps
         self.random_state = random_state
@@ -547,10 +547,11 @@ class PatchConv(BaseConv):
             )
         normalize = _check_bool(self.normalize, "normalize")
         whiten = _check_bool(self.whiten, "whiten")
-        norm_eps = check_float(self.norm_eps, "norm_eps", min_val=0.0)
-        norm_scale = check_float(
-            self.norm_scale, "norm_scale", min_val=0.0, include_boundaries="neither"
-        )
+        auto_eps = isinstance(self.norm_eps, str) and self.norm_eps == "auto"
+        if not auto_eps:
+            if isinstance(self.norm_eps, str):
+                raise ValueError(f"norm_eps must be 'auto' or a number; got {self.norm_eps!r}.")
+            check_float(self.norm_eps, "norm_eps", min_val=0.0)
         whiten_eps = check_float(self.whiten_eps, "whiten_eps", min_val=0.0)
         c = _channels_per_group(self)
         self._check_kernel_fits(kernel)
@@ -565,8 +566,12 @@ class PatchConv(BaseConv):
         P = np.concatenate(chunks).astype(np.float64)
         del chunks
         has_contrast = np.ptp(P, axis=1) > 0
+        if auto_eps:
+            self.norm_eps_ = 10.0 * (float(P.max() - P.min()) / 255.0) ** 2
+        else:
+            self.norm_eps_ = float(self.norm_eps)
         if normalize:
-            P = normalize_patches(P, eps=norm_eps, scale=norm_scale)
+            P = normalize_patches(P, eps=self.norm_eps_)
         candidates = np.flatnonzero(has_contrast)
         if len(candidates) < n_filters:
             raise ValueError(

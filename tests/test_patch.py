@@ -188,9 +188,10 @@ def test_pca_errors():
 
 def test_patch_filters_are_normalized_training_patches():
     X = load_digits().images[:60]
-    conv = PatchConv(20, 3, n_patches=500, norm_scale=255 / 16, random_state=0,
-                     dtype=np.float64).fit(X)
-    P = normalize_patches(all_patches(X[..., None], (3, 3)), eps=10.0, scale=255 / 16)
+    conv = PatchConv(20, 3, n_patches=500, random_state=0, dtype=np.float64).fit(X)
+    # "auto": Coates' 10 on 0..255 pixels, rescaled to the 0..16 range of the digits
+    assert conv.norm_eps_ == pytest.approx(10 * (16 / 255) ** 2)
+    P = normalize_patches(all_patches(X[..., None], (3, 3)), eps=conv.norm_eps_)
     P = P[np.ptp(all_patches(X[..., None], (3, 3)), axis=1) > 0]
     P /= np.linalg.norm(P, axis=1, keepdims=True)
     flat = conv.filters_.reshape(20, -1)
@@ -224,7 +225,7 @@ def test_whitening_folded_into_filters_and_bias():
     D = conv.patches_.reshape(10, -1)
     np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1)
     # the dictionary holds whitened normalized training patches
-    P = normalize_patches(all_patches(X[..., None], (3, 3)), eps=10.0, scale=255.0)
+    P = normalize_patches(all_patches(X[..., None], (3, 3)), eps=conv.norm_eps_)
     Pw = zca.transform(P)
     Pw /= np.maximum(np.linalg.norm(Pw, axis=1, keepdims=True), 1e-300)
     cos = np.abs(D @ Pw.T).max(axis=1)
@@ -247,6 +248,9 @@ def test_constant_patches_are_never_chosen():
         PatchConv(8, 3, n_patches=4).fit(X)
     with pytest.raises(TypeError, match="whiten must be a bool"):
         PatchConv(8, 3, whiten="zca").fit(X)
+    with pytest.raises(ValueError, match="norm_eps must be 'auto' or a number"):
+        PatchConv(8, 3, norm_eps="coates").fit(X)
+    assert PatchConv(8, 3, norm_eps=0.5).fit(X).norm_eps_ == 0.5
 
 
 # ---------------------------------------------------------------------------
