@@ -9,7 +9,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.cluster import KMeans, MiniBatchKMeans, kmeans_plusplus
+from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.utils import check_random_state
 
 __all__ = ["normalize_patches", "fit_centroids"]
@@ -159,8 +159,7 @@ def fit_centroids(
         Number of centroids, at most ``n_patches``.
     algorithm : {"kmeans", "minibatch", "spherical"}, default="kmeans"
         - ``"kmeans"``: Lloyd's k-means, :class:`sklearn.cluster.KMeans`
-          (``algorithm="lloyd"``), seeded by k-means++ on a random subset of
-          ``max(10000, 20 * n_clusters)`` patches.
+          (``algorithm="lloyd"``, k-means++ seeding on all the patches).
         - ``"minibatch"``: :class:`sklearn.cluster.MiniBatchKMeans`.
         - ``"spherical"``: gain-shape k-means of Coates & Ng (2012), see
           Notes. Centroids have unit norm.
@@ -265,7 +264,7 @@ def fit_centroids(
             km = KMeans(
                 n_clusters=n_clusters,
                 algorithm="lloyd",
-                init=_kmeanspp_subsample(P, n_clusters, rng),
+                init="k-means++",
                 n_init=1,
                 max_iter=max_iter,
                 tol=tol,
@@ -332,20 +331,6 @@ def _random_patch_directions(P, count, rng, norms):
         return G / np.linalg.norm(G, axis=1, keepdims=True)
     rows = nonzero[rng.randint(nonzero.size, size=count)]
     return P[rows] / norms[rows, None].astype(P.dtype)
-
-
-def _kmeanspp_subsample(P, n_clusters, rng):
-    """k-means++ seeds drawn from a random subset of the patches.
-
-    Seeding on all patches costs about ``2 + log(k)`` distance passes over the
-    whole matrix in float64 (scikit-learn upcasts float32 there): on 400,000
-    patches and 1,600 clusters that is most of the time of k-means itself. A
-    subset of ``max(10000, 20 k)`` patches gives seeds of the same quality.
-    """
-    m = _seed_sample_size(n_clusters)
-    sub = P if P.shape[0] <= m else P[np.sort(rng.choice(P.shape[0], m, replace=False))]
-    centers, _ = kmeans_plusplus(sub, n_clusters, random_state=rng)
-    return centers
 
 
 def _seed_sample_size(n_clusters):
