@@ -99,7 +99,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-images", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", default="auto",
+                        type=lambda v: v if v == "auto" else int(v))
     args = parser.parse_args()
 
     try:
@@ -152,7 +153,7 @@ def main():
     print(f"\nSmall bank: {n} images 28x28x1, {len(bank)} Gabor filters 11x11, valid")
     rows = []
     t_small = median_time(
-        lambda: np.asarray(Conv(bank, n_jobs=-1, batch_size=args.batch_size * 8).fit_transform(g)),
+        lambda: np.asarray(Conv(bank, n_jobs=-1, batch_size=args.batch_size).fit_transform(g)),
         args.repeats,
     )
     rows.append(("skconv Conv (maps materialized)", t_small))
