@@ -1,0 +1,164 @@
+"""Single-layer k-means features on MNIST: accuracy, time and memory.
+
+The pipeline is Coates, Lee & Ng's (2011): :class:`skconv.KMeansConv` learns
+centroids of contrast-normalized, ZCA-whitened patches and encodes every
+position with the triangle activation; :class:`skconv.Pool` sums the maps over
+a grid of regions (optionally after a local max pooling); the features are
+standardized and a multinomial logistic regression (L-BFGS) is trained on
+them. Pixels are used as stored, 0..255.
+
+Every combination of the listed settings is run; the convolutional features
+of one (filters, kernel, pooling) setting are computed once and shared by the
+classifiers of the listed ``C`` values. Run from the repository root (needs
+../shared/data/mnist.npz)::
+
+    python benchmarks/mnist_kmeans.py                          # full 60k / 10k
+    python benchmarks/mnist_kmeans.py --n-train 10000 --n-test 5000 \\
+        --n-filters 400 800 --kernel-size 5 6 --C 0.01 0.1
+
+Columns: ``conv fit`` is learning the centroids plus computing and pooling the
+training features, ``clf fit`` the scaler and classifier, ``predict`` the whole
+pipeline on the test images; ``peak RSS`` is the process's peak resident memory
+so far (``resource.getrusage``), so it grows along the rows.
+"""
+
+import argparse
+import itertools
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from skconv import KMeansConv, Pool
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO_ROOT / ".." / "shared" / "data" / "mnist.npz"
+
+POOLINGS = {
+    # name: (list of Pool steps, short description)
+    "grid3": ([dict(grid=(3, 3))], "sum 3x3"),
+    "grid4": ([dict(grid=(4, 4))], "sum 4x4"),
+    "max2-grid3": ([dict(method="max", size=2, stride=2), dict(grid=(3, 3))], "max 2x2 / sum 3x3"),
+    "max3s2-grid3": (
+        [dict(method="max", size=3, stride=2), dict(grid=(3, 3))],
+        "max 3x3 s2 / sum 3x3",
+    ),
+}
+
+
+def peak_rss_gib():
+    # ru_maxrss is in KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def load_mnist(path, n_train, n_test):
+    with np.load(path) as data:
+        return (
+            data["X_train"][:n_train],
+            data["y_train"][:n_train],
+            data["X_test"][:n_test],
+            data["y_test"][:n_test],
+        )
+
+
+def features(conv, pools, X, *, fit):
+    """Pooled features of X; the maps stream through the pooling steps.
+
+    A sliding-window pool of lazy maps stays lazy, so the full-resolution maps
+    are never stored, only one batch of them per thread.
+    """
+    out = conv.transform(X)
+    for pool in pools:
+        out = pool.fit_transform(out) if fit else pool.transform(out)
+    return out
+
+
+def run(args):
+    X_train, y_train, X_test, y_test = load_mnist(args.data, args.n_train, args.n_test)
+    print(
+        f"MNIST: {len(X_train)} training and {len(X_test)} test images; "
+        f"{os.cpu_count()} CPUs; n_patches={args.n_patches}, encoding={args.encoding}, "
+        f"seed={args.seed}",
+        flush=True,
+    )
+    header = (
+        f"{'filters':>7} {'kernel':>6} {'pooling':>20} {'features':>8} {'C':>7} "
+        f"{'accuracy':>8} {'conv fit s':>10} {'clf fit s':>9} {'predict s':>9} "
+        f"{'peak RSS GiB':>12}"
+    )
+    print(header)
+    print("-" * len(header), flush=True)
+    for n_filters, kernel, pooling in itertools.product(
+        args.n_filters, args.kernel_size, args.pooling
+    ):
+        steps, description = POOLINGS[pooling]
+        conv = KMeansConv(
+            n_filters=n_filters,
+            kernel_size=kernel,
+            n_patches=args.n_patches,
+            encoding=args.encoding,
+            random_state=args.seed,
+            n_jobs=-1,
+        )
+        t0 = time.perf_counter()
+        conv.fit(X_train)
+        pools = [Pool(**p) for p in steps]
+        F_train = features(conv, pools, X_train, fit=True)
+        conv_fit = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        F_test = features(conv, pools, X_test, fit=False)
+        test_features = time.perf_counter() - t0
+        # Standardize in place (copy=False): the feature matrices are the large
+        # objects here; the scaler's time counts in each classifier's fit.
+        t0 = time.perf_counter()
+        scaler = StandardScaler(copy=False).fit(F_train)
+        F_train = scaler.transform(F_train)
+        scale_fit = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        F_test = scaler.transform(F_test)
+        test_features += time.perf_counter() - t0
+        for C in args.C:
+            t0 = time.perf_counter()
+            clf = LogisticRegression(C=C, max_iter=args.max_iter)
+            clf.fit(F_train, y_train)
+            clf_fit = scale_fit + time.perf_counter() - t0
+            t0 = time.perf_counter()
+            accuracy = float(np.mean(clf.predict(F_test) == y_test))
+            predict = test_features + time.perf_counter() - t0
+            print(
+                f"{n_filters:>7} {kernel:>6} {description:>20} {F_train.shape[1]:>8} "
+                f"{C:>7g} {accuracy:>8.4f} {conv_fit:>10.1f} {clf_fit:>9.1f} "
+                f"{predict:>9.1f} {peak_rss_gib():>12.2f}",
+                flush=True,
+            )
+        del F_train, F_test
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--n-train", type=int, default=60000)
+    parser.add_argument("--n-test", type=int, default=10000)
+    parser.add_argument("--n-filters", type=int, nargs="+", default=[1600])
+    parser.add_argument("--kernel-size", type=int, nargs="+", default=[6])
+    parser.add_argument("--pooling", choices=sorted(POOLINGS), nargs="+", default=["grid3"])
+    parser.add_argument("--C", type=float, nargs="+", default=[0.01])
+    parser.add_argument("--n-patches", type=int, default=400_000)
+    parser.add_argument("--encoding", default="triangle")
+    parser.add_argument("--max-iter", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if not args.data.is_file():
+        print(f"MNIST data not found at {args.data} (pass --data).")
+        return 0
+    run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
