@@ -327,94 +327,107 @@ class KMeansConv(BaseConv):
         return reservoir
 
     def _prepare_transform(self, centroids, filters):
-        """Constants of the folded transform, in float64 then in the work dtype."""
+        """Matrices of the folded transform, built in float64, kept in the work dtype.
+
+        At transform time each patch ``p`` (a row of the patch matrix) is only
+        contrast-normalized, ``q = (p - mean(p)) / sqrt(var(p) + eps)`` (``q = p``
+        without ``normalize``); the whitened patch ``u = W (q - m)`` is never formed.
+        With ``f_k = W c_k`` (``filters_``) the quantities the encodings need are
+        affine in ``q`` or in ``||u||^2``, so one matrix product with a few extra
+        rows gives them directly, without passes over the ``n_filters``-wide result:
+
+        - ``u . c_k = q . f_k - f_k . m``: rows ``[q, 1]`` times ``[f; -f m]``;
+        - ``||u - c_k||^2 = ||u||^2 - 2 q . f_k + (||c_k||^2 + 2 f_k . m)``: rows
+          ``[q, ||u||^2, 1]`` times ``[-2 f; 1; ||c||^2 + 2 f m]``.
+
+        ``||u||^2`` itself comes from the ``patch_dim`` rows of ``W`` (a product
+        ``patch_dim`` wide, not ``n_filters``).
+        """
         dt = self._dtype
         K = filters.shape[1]
         self._patch_dim = K
-        offset = (
-            np.zeros(len(filters)) if self.patch_mean_ is None else filters @ self.patch_mean_
-        )
-        self._filter_offset = offset.astype(dt)  # (W c) . m
-        self._filter_sums = filters.sum(axis=1).astype(dt)  # sum of (W c) for the patch mean
-        self._centroid_sqnorms = (centroids**2).sum(axis=1).astype(dt)
+        mean = np.zeros(K) if self.patch_mean_ is None else self.patch_mean_
+        # float64 parts; the matrix for an encoding is built on first use
+        self._fold = (filters, filters @ mean, (centroids**2).sum(axis=1))
+        self._phi = {}
         if self.whitening_ is not None:
-            W = self.whitening_
-            self._whiten_rows = W.astype(dt)  # extra filters: W p for ||u||^2
-            self._whiten_sums = W.sum(axis=1).astype(dt)
-            self._whiten_mean = (W @ self.patch_mean_).astype(dt)
+            self._whiten_t = np.ascontiguousarray(self.whitening_.T, dtype=dt)
+            self._whiten_mean = (self.whitening_ @ mean).astype(dt)
+
+    def _folded_matrix(self, encoding):
+        """``(patch_dim + extra, n_filters)`` matrix of ``encoding``, see ``_prepare_transform``."""
+        phi = self._phi.get(encoding)
+        if phi is None:
+            filters, offset, sqnorms = self._fold
+            if encoding == "triangle":
+                phi = np.vstack([-2.0 * filters.T, np.ones((1, len(filters))),
+                                 (sqnorms + 2 * offset)[None]])
+            elif encoding == "hard":
+                # the largest 2 u.c_k - ||c_k||^2 is the nearest centroid
+                phi = np.vstack([2.0 * filters.T, (-2.0 * offset - sqnorms)[None]])
+            else:
+                phi = np.vstack([filters.T, -offset[None]])
+            phi = np.ascontiguousarray(phi, dtype=self._dtype)
+            self._phi[encoding] = phi
+        return phi
 
     # --- transform ----------------------------------------------------------------
-    def _box_sum(self, x):
-        """Sums of each patch's values (and squared values), over all channels."""
-        kernel = self.filters_.shape[1:-1]
-        ones = np.ones((1,) + kernel + (1,), dtype=x.dtype)
-        geometry = dict(stride=self._stride, padding=self.padding, dilation=self._dilation)
-        s1 = _engine.conv(x.sum(axis=-1, keepdims=True), ones, **geometry)
-        s2 = _engine.conv(np.square(x).sum(axis=-1, keepdims=True), ones, **geometry)
-        return s1, s2
+    def _patch_rows(self, x, extra):
+        """Normalized patch matrix ``(rows, patch_dim + extra)``: q in the first columns."""
+        dt = self._dtype
+        view = _engine.extract_patches(
+            x, self.filters_.shape[1:-1], stride=self._stride, padding=self.padding,
+            dilation=self._dilation,
+        )
+        out_shape = view.shape[: 1 + len(self._stride)]
+        rows = math.prod(out_shape)
+        K = self._patch_dim
+        G = np.empty((rows, K + extra), dtype=dt)
+        Q = G[:, :K]
+        np.copyto(Q.reshape(view.shape), view)  # the im2col copy, straight into G
+        if self.normalize:
+            Q -= Q.mean(axis=1, keepdims=True)
+            var = np.einsum("ij,ij->i", Q, Q) / dt.type(K - 1)
+            denom = np.sqrt(var + dt.type(self.norm_eps_))
+            # a flat patch (zero after centring) stays 0, also with norm_eps=0
+            np.divide(1, denom, out=denom, where=denom > 0)
+            Q *= denom[:, None]
+        return G, out_shape
 
     def _transform_batch(self, x):
-        x = np.asarray(x, dtype=self.filters_.dtype)
-        triangle = self.encoding == "triangle"
-        need_norm = triangle and self.whitening_ is not None
-        if need_norm:
-            w = np.concatenate(
-                [self.filters_, self._whiten_rows.reshape((-1,) + self.filters_.shape[1:])]
-            )
-        else:
-            w = self.filters_
-        z = _engine.conv(
-            x, w, stride=self._stride, padding=self.padding, dilation=self._dilation
-        )
-        F = self.n_filters_
+        x = np.asarray(x, dtype=self._dtype)
         K = self._patch_dim
-        dt = z.dtype
-        if self.normalize:
-            s1, s2 = self._box_sum(x)
-            mean = s1 / dt.type(K)
-            var = (s2 - s1 * mean) / dt.type(K - 1)
-            np.maximum(var, 0, out=var)
-            with np.errstate(divide="ignore"):
-                inv_std = 1 / np.sqrt(var + dt.type(self.norm_eps_))
-            if self.norm_eps_ == 0:
-                inv_std[~np.isfinite(inv_std)] = 0  # flat patches normalize to 0
-            # W (p - mean 1) / std, for the filters and the whitening rows at once
-            sums = self._filter_sums
-            if need_norm:
-                sums = np.concatenate([sums, self._whiten_sums])
-            z -= mean * sums
-            z *= inv_std
-        dots = z[..., :F]
-        if self.whitening_ is not None:
-            dots -= self._filter_offset
+        phi = self._folded_matrix(self.encoding)
+        if self.encoding == "triangle":
+            G, out_shape = self._patch_rows(x, 2)
+            Q = G[:, :K]
+            if self.whitening_ is not None:
+                V = Q @ self._whiten_t
+                V -= self._whiten_mean
+                G[:, K] = np.einsum("ij,ij->i", V, V)
+            else:
+                G[:, K] = np.einsum("ij,ij->i", Q, Q)
+            G[:, K + 1] = 1
+            # squared distances to every centroid, then the triangle activation
+            d = G @ phi
+            del G
+            np.maximum(d, 0, out=d)  # rounding can leave tiny negatives
+            np.sqrt(d, out=d)
+            mean_dist = d.mean(axis=1, keepdims=True)
+            np.subtract(mean_dist, d, out=d)
+            np.maximum(d, 0, out=d)
+            return d.reshape(out_shape + (self.n_filters_,))
+        G, out_shape = self._patch_rows(x, 1)
+        G[:, K] = 1
+        scores = G @ phi
+        del G
         if self.encoding == "hard":
-            score = 2 * dots - self._centroid_sqnorms
-            best = score.argmax(axis=-1)
-            out = np.zeros_like(dots)
-            np.put_along_axis(out, best[..., None], 1, axis=-1)
-            return out
-        if not triangle:
-            return encode(np.ascontiguousarray(dots), self.encoding, self.alpha)
-        # ||u||^2 of the normalized, whitened patch
-        if self.whitening_ is not None:
-            v = z[..., F:]
-            v -= self._whiten_mean
-            sq = np.einsum("...k,...k->...", v, v)[..., None]
-        elif self.normalize:
-            sq = (s2 - s1 * mean) * inv_std**2
-        else:
-            s1, s2 = self._box_sum(x)
-            sq = s2
-        # distances z_k = sqrt(||u||^2 - 2 u.c_k + ||c_k||^2), in place on dots
-        dots *= -2
-        dots += sq
-        dots += self._centroid_sqnorms
-        np.maximum(dots, 0, out=dots)
-        np.sqrt(dots, out=dots)
-        mean_dist = dots.mean(axis=-1, keepdims=True)
-        np.subtract(mean_dist, dots, out=dots)
-        np.maximum(dots, 0, out=dots)
-        return np.ascontiguousarray(dots)
+            best = scores.argmax(axis=1)
+            scores[:] = 0
+            scores[np.arange(len(best)), best] = 1
+            return scores.reshape(out_shape + (self.n_filters_,))
+        codes = encode(scores, self.encoding, self.alpha)
+        return codes.reshape(out_shape + (codes.shape[-1],))
 
     def inverse_transform(self, X):
         raise NotImplementedError(

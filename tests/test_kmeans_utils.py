@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
 from skconv._kmeans import (
+    _kmeans_plusplus,
     _spherical_init,
     _spherical_kmeans,
     _spherical_pass,
@@ -142,6 +143,42 @@ def test_euclidean_algorithms_recover_centers(algorithm, seed):
     rows, cols = linear_sum_assignment(dist)
     # The noise is 0.3 per coordinate; the centres are about 14 apart.
     assert dist[rows, cols].max() < 0.1
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_kmeans_plusplus_puts_one_seed_in_each_blob(seed):
+    # Blobs about 14 apart with noise 0.3: k-means++ draws far points, so each
+    # of the k seeds lands in a different blob.
+    X, centers = _blobs(seed=seed)
+    C = _kmeans_plusplus(X, len(centers), np.random.RandomState(seed))
+    assert C.shape == centers.shape and C.dtype == X.dtype
+    # every seed is a data row
+    assert all(np.any(np.all(X == c, axis=1)) for c in C)
+    nearest = np.argmin(np.linalg.norm(C[:, None] - centers[None], axis=-1), axis=1)
+    assert sorted(nearest) == list(range(len(centers)))
+
+
+def test_kmeans_plusplus_matches_scikit_learn_quality():
+    # Same greedy procedure as scikit-learn's seeding: on heavy-tailed data the
+    # potential of the seeds is within a few percent of scikit-learn's.
+    from sklearn.cluster import kmeans_plusplus
+
+    X = np.random.RandomState(0).standard_t(4, size=(3000, 10)).astype(np.float32)
+
+    def potential(C):
+        return np.min(((X[:, None] - C[None]) ** 2).sum(-1), axis=1).sum()
+
+    ours = np.median([potential(_kmeans_plusplus(X, 40, np.random.RandomState(s))) for s in range(5)])
+    theirs = np.median([potential(kmeans_plusplus(X, 40, random_state=s)[0]) for s in range(5)])
+    assert abs(ours - theirs) / theirs < 0.05
+
+
+def test_kmeans_plusplus_with_fewer_distinct_rows_than_clusters():
+    X = np.repeat(np.eye(3, dtype=np.float32), 10, axis=0)
+    C = _kmeans_plusplus(X, 5, np.random.RandomState(0))
+    # the three distinct rows come first, then any rows
+    assert sorted(map(tuple, C[:3])) == sorted(map(tuple, np.eye(3)))
+    assert C.shape == (5, 3)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
