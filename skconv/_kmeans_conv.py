@@ -40,11 +40,13 @@ class KMeansConv(BaseConv):
     "triangle" activation ``f_k = max(0, mean_j(z_j) - z_k)`` with ``z_k`` the
     distance from the normalized, whitened patch to centroid ``k``.
 
-    Patches are never normalized nor whitened at transform time: whitening is
-    linear, so it is folded into the filters (``filters_`` holds ``W c_k``), the
-    patch means and norms come from box filters, and the distances to every
-    centroid come from the same convolution (``||u||^2 - 2 u.c + ||c||^2``). The
-    cost of ``transform`` is one convolution and some element-wise work.
+    Patches are never whitened at transform time: whitening is linear, so it is
+    folded into the filters (``filters_`` holds ``W c_k``). Each patch is only
+    contrast-normalized (its mean and norm, ``patch_dim`` numbers), and the
+    squared distances to every centroid, ``||u||^2 - 2 u.c_k + ||c_k||^2``, come
+    out of one matrix product whose two extra inner rows carry ``||u||^2`` and the
+    per-centroid constants. The cost of ``transform`` is that one product (a
+    convolution) and the few element-wise passes of the encoding.
 
     Parameters
     ----------

@@ -1,0 +1,157 @@
+"""Two greedy k-means layers on CIFAR-10 (Coates & Ng, 2011): accuracy, time, memory.
+
+A :class:`skconv.LayerwiseStack` of
+
+1. ``KMeansConv(n1, 6)`` on the pixels (contrast normalization, ZCA, k-means,
+   triangle encoding: the single-layer pipeline of ``cifar10_coates.py``);
+2. a local pooling of its maps (max over 3x3 windows, stride 2 by default:
+   27x27 maps become 13x13);
+3. ``ReceptiveFieldConv(KMeansConv(n2, 3), n_groups, group_size)``: the
+   channels of layer 1 are grouped by the correlation of their squared
+   responses, and each group learns its own small k-means layer;
+
+is fitted greedily, each layer on a random subset of the training images
+(``--fit-subset``). Its output is the quadrant sums of the maps of both
+layers side by side (``concat``), computed in one streamed pass: no layer's
+maps are ever stored for the whole data set. The features are classified
+with the same one-vs-rest squared-hinge L2-SVM (L-BFGS, C = 100, the authors'
+objective, ``coates_reference.py``) as the single-layer benchmark, so the
+accuracies compare directly with ``cifar10_coates.py``'s. With
+``--first-layer`` the first layer's columns alone are also classified.
+
+Run from the repository root (needs ../shared/data/cifar10_jpeg_q75.npz)::
+
+    python benchmarks/cifar10_stack.py
+    python benchmarks/cifar10_stack.py --n-train 10000 --n-test 2000 --first-layer
+
+The data file is CIFAR-10 decoded from JPEG quality 75: accuracies are labelled
+"CIFAR-10 (JPEG q75)".
+"""
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import coates_reference as ref  # noqa: E402
+
+from skconv import KMeansConv, LayerwiseStack, Pool, ReceptiveFieldConv  # noqa: E402
+
+
+def peak_gb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def build_stack(args):
+    pool1 = Pool(size=args.pool1_size, stride=args.pool1_stride, method=args.pool1_method)
+    return LayerwiseStack(
+        [
+            ("conv1", KMeansConv(args.n1, 6, n_patches=args.n_patches1, n_jobs=-1)),
+            ("pool1", pool1),
+            (
+                "conv2",
+                ReceptiveFieldConv(
+                    KMeansConv(args.n2, args.kernel2, n_patches=args.n_patches2),
+                    n_groups=args.n_groups,
+                    group_size=args.group_size,
+                    n_jobs=-1,
+                ),
+            ),
+        ],
+        fit_subset=args.fit_subset,
+        concat=["conv1", "conv2"],
+        pool=Pool(grid=(2, 2)),
+        random_state=args.seed,
+    )
+
+
+def classify(F_train, y_train, F_test, y_test, C, max_iter):
+    """Standardize (in place) and fit the reference L2-SVM; test accuracy and seconds."""
+    t0 = time.perf_counter()
+    ref.standardize(F_train, F_test)
+    model = ref.train_l2svm(F_train, y_train, C=C, max_iter=max_iter)
+    accuracy = float(np.mean(ref.predict_l2svm(model, F_test) == y_test))
+    return accuracy, time.perf_counter() - t0, model.n_iter
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ref.DEFAULT_DATA)
+    parser.add_argument("--n-train", type=int, default=50_000)
+    parser.add_argument("--n-test", type=int, default=10_000)
+    parser.add_argument("--n1", type=int, default=1600, help="first-layer filters")
+    parser.add_argument("--n-patches1", type=int, default=400_000)
+    parser.add_argument("--pool1-size", type=int, default=3)
+    parser.add_argument("--pool1-stride", type=int, default=2)
+    parser.add_argument("--pool1-method", default="max")
+    parser.add_argument("--n-groups", type=int, default=100)
+    parser.add_argument("--group-size", type=int, default=16)
+    parser.add_argument("--n2", type=int, default=32, help="second-layer filters per group")
+    parser.add_argument("--kernel2", type=int, default=3)
+    parser.add_argument("--n-patches2", type=int, default=40_000, help="per group")
+    parser.add_argument("--fit-subset", type=int, default=10_000)
+    parser.add_argument("--C", type=float, default=ref.SVM_C)
+    parser.add_argument("--svm-iter", type=int, default=1000)
+    parser.add_argument("--first-layer", action="store_true",
+                        help="also classify the first layer's features alone")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if not args.data.is_file():
+        print(f"CIFAR-10 data not found at {args.data} (pass --data).")
+        return 0
+
+    X_train, y_train, X_test, y_test = ref.load_cifar(args.data, args.n_train, args.n_test)
+    print(f"CIFAR-10 (JPEG q75): {len(X_train)} train / {len(X_test)} test images, "
+          f"{os.cpu_count()} cores", flush=True)
+    print(f"layer 1: {args.n1} 6x6 k-means filters, {args.pool1_method} pool "
+          f"{args.pool1_size}x{args.pool1_size} stride {args.pool1_stride}; layer 2: "
+          f"{args.n_groups} groups of {args.group_size} channels x {args.n2} "
+          f"{args.kernel2}x{args.kernel2} filters; fit subset {args.fit_subset}", flush=True)
+
+    stack = build_stack(args)
+    t0 = time.perf_counter()
+    stack.fit(X_train)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    F_train = stack.transform(X_train)
+    train_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    F_test = stack.transform(X_test)
+    test_s = time.perf_counter() - t0
+    n_first = 4 * args.n1
+    print(f"fit {fit_s:.0f} s, train features {train_s:.0f} s, test features {test_s:.0f} s "
+          f"({(len(X_train) + len(X_test)) / (train_s + test_s):.0f} images/s), "
+          f"{F_train.shape[1]} features ({n_first} from layer 1), peak {peak_gb():.2f} GB",
+          flush=True)
+
+    rows = []
+    if args.first_layer:
+        first_train = np.ascontiguousarray(F_train[:, :n_first])
+        first_test = np.ascontiguousarray(F_test[:, :n_first])
+        acc, clf_s, n_iter = classify(first_train, y_train, first_test, y_test,
+                                      args.C, args.svm_iter)
+        del first_train, first_test
+        rows.append(("layer 1 alone", n_first, acc, clf_s, n_iter))
+        print(f"layer 1 alone: test {100 * acc:.2f}%  classifier {clf_s:.0f} s", flush=True)
+    acc, clf_s, n_iter = classify(F_train, y_train, F_test, y_test, args.C, args.svm_iter)
+    rows.append(("layers 1 + 2", F_train.shape[1], acc, clf_s, n_iter))
+    print(f"layers 1 + 2: test {100 * acc:.2f}%  classifier {clf_s:.0f} s", flush=True)
+
+    print("\n| features | count | test accuracy | stack fit (s) | features (s) | classifier (s) "
+          "| SVM iterations | peak memory (GB) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, count, acc, clf_s, n_iter in rows:
+        print(f"| {name} | {count} | {100 * acc:.2f}% | {fit_s:.0f} | {train_s + test_s:.0f} | "
+              f"{clf_s:.0f} | {n_iter} | {peak_gb():.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
