@@ -529,6 +529,6 @@ def test_digits_end_to_end_beats_raw_pixels():
     raw_accuracy = raw.fit(X_train.reshape(len(X_train), -1), y_train).score(
         X_test.reshape(len(X_test), -1), y_test
     )
-    # Measured: 0.9933 for the k-means features, 0.9667 for raw pixels.
+    # Measured: 0.9911 for the k-means features, 0.9667 for raw pixels.
     assert accuracy >= 0.985
     assert accuracy >= raw_accuracy + 0.015
