@@ -388,11 +388,15 @@ class KMeansConv(BaseConv):
         Q = G[:, :K]
         np.copyto(Q.reshape(view.shape), view)  # the im2col copy, straight into G
         if self.normalize:
+            # Without eps, the rounding left by centring a flat patch would be
+            # scaled up to O(1): flat patches are found exactly and set to 0.
+            flat = Q.max(axis=1) == Q.min(axis=1) if self.norm_eps_ == 0 else None
             Q -= Q.mean(axis=1, keepdims=True)
             var = np.einsum("ij,ij->i", Q, Q) / dt.type(K - 1)
             denom = np.sqrt(var + dt.type(self.norm_eps_))
-            # a flat patch (zero after centring) stays 0, also with norm_eps=0
             np.divide(1, denom, out=denom, where=denom > 0)
+            if flat is not None:
+                denom[flat] = 0
             Q *= denom[:, None]
         return G, out_shape
 
