@@ -30,7 +30,6 @@ The data file is CIFAR-10 decoded from JPEG quality 75: accuracies are labelled
 
 import argparse
 import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -43,10 +42,6 @@ sys.path.insert(0, str(HERE))
 import coates_reference as ref  # noqa: E402
 
 from skconv import KMeansConv, LayerwiseStack, Pool, ReceptiveFieldConv  # noqa: E402
-
-
-def peak_gb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def build_stack(args):
@@ -128,7 +123,7 @@ def main(argv=None):
     n_first = 4 * args.n1
     print(f"fit {fit_s:.0f} s, train features {train_s:.0f} s, test features {test_s:.0f} s "
           f"({(len(X_train) + len(X_test)) / (train_s + test_s):.0f} images/s), "
-          f"{F_train.shape[1]} features ({n_first} from layer 1), peak {peak_gb():.2f} GB",
+          f"{F_train.shape[1]} features ({n_first} from layer 1), peak {ref.peak_memory_mib() / 1024:.2f} GB",
           flush=True)
 
     rows = []
@@ -149,7 +144,7 @@ def main(argv=None):
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, count, acc, clf_s, n_iter in rows:
         print(f"| {name} | {count} | {100 * acc:.2f}% | {fit_s:.0f} | {train_s + test_s:.0f} | "
-              f"{clf_s:.0f} | {n_iter} | {peak_gb():.2f} |")
+              f"{clf_s:.0f} | {n_iter} | {ref.peak_memory_mib() / 1024:.2f} |")
     return 0
 
 

@@ -28,7 +28,6 @@ so far (``resource.getrusage``), so it grows along the rows.
 import argparse
 import itertools
 import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -56,12 +55,8 @@ POOLINGS = {
 }
 
 
-def peak_rss_gib():
-    # ru_maxrss is in KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-
-
 def load_mnist(path, n_train, n_test):
+    """Pixels as stored (uint8, 0..255); ``mnist_families.load_mnist`` scales to [0, 1]."""
     with np.load(path) as data:
         return (
             data["X_train"][:n_train],
@@ -144,7 +139,7 @@ def run(args):
             print(
                 f"{n_filters:>7} {kernel:>6} {description:>20} {F_train.shape[1]:>8} "
                 f"{C:>7g} {accuracy:>8.4f} {conv_fit:>10.1f} {clf_fit:>9.1f} "
-                f"{predict:>9.1f} {peak_rss_gib():>12.2f}",
+                f"{predict:>9.1f} {ref.peak_memory_mib() / 1024:>12.2f}",
                 flush=True,
             )
         del F_train, F_test

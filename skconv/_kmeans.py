@@ -314,19 +314,30 @@ def _kmeans_plusplus(P, n_clusters, rng):
     centers[0] = P[first]
     closest = _sq_distances(P, sq, P[first : first + 1], sq[first : first + 1])[0]
     for j in range(1, n_clusters):
-        cum = np.cumsum(closest, dtype=np.float64)
-        if cum[-1] <= 0:
+        cand = _draw_candidates(closest, n_trials, rng)
+        if cand is None:
             # every row coincides with a centre already: any rows will do
             centers[j:] = P[rng.randint(n, size=n_clusters - j)]
             break
-        draws = rng.uniform(size=n_trials) * cum[-1]
-        cand = np.minimum(np.searchsorted(cum, draws), n - 1)
         D = _sq_distances(P, sq, P[cand], sq[cand])
         np.minimum(D, closest, out=D)
         best = int(np.argmin(D.sum(axis=1, dtype=np.float64)))
         closest = D[best]
         centers[j] = P[cand[best]]
     return centers
+
+
+def _draw_candidates(loss, n_trials, rng):
+    """``n_trials`` row indices drawn with probability proportional to ``loss``.
+
+    The k-means++ draw; ``None`` when every loss is zero.
+    """
+    cum = np.cumsum(loss, dtype=np.float64)
+    if cum[-1] <= 0:
+        return None
+    draws = rng.uniform(size=n_trials) * cum[-1]
+    # side="right": a row of zero loss is never drawn, even by a draw of exactly 0
+    return np.minimum(np.searchsorted(cum, draws, side="right"), len(cum) - 1)
 
 
 def _sq_distances(P, sq, C, sq_c):
@@ -400,13 +411,11 @@ def _spherical_init(P, n_clusters, rng, norms):
     n_trials = 2 + int(np.log(n_clusters))
     D = np.empty((n_clusters, P.shape[1]), dtype=P.dtype)
     for j in range(n_clusters):
-        cum = np.cumsum(loss)
-        if cum[-1] <= 0:
+        cand = _draw_candidates(loss, n_trials, rng)
+        if cand is None:
             # Every patch is already represented exactly (or all are zero).
             D[j:] = _random_patch_directions(P, n_clusters - j, rng, norms)
             break
-        draws = rng.uniform(size=n_trials) * cum[-1]
-        cand = np.minimum(np.searchsorted(cum, draws, side="right"), len(cum) - 1)
         directions = P[cand] / norms[cand, None].astype(P.dtype)
         proj = (P @ directions.T).astype(np.float64)
         trial_loss = np.minimum(loss[:, None], np.maximum(sq[:, None] - proj**2, 0.0))
