@@ -3,8 +3,8 @@
 Both pipelines learn 6x6x3 k-means filters from 400,000 contrast-normalized,
 ZCA-whitened patches (50 Lloyd iterations), encode every 6x6 position of every
 image with the triangle activation, sum-pool the four quadrants, standardize and
-train the same one-vs-rest squared-hinge linear SVM (L-BFGS, C = 100, the
-authors' objective). The reference (``coates_reference.py``) builds explicit
+train the same one-vs-rest squared-hinge linear SVM (C = 100, the authors'
+objective; truncated Newton, or ``--solver lbfgs`` for the authors' L-BFGS). The reference (``coates_reference.py``) builds explicit
 patch matrices and whitens them; skconv folds the whitening into the filters and
 streams the maps into the pooling.
 
@@ -117,31 +117,19 @@ def reference_features(args, n_filters):
     return F_train, y_train, F_test, y_test, timings
 
 
-def choose_C(args, F_train, y_train):
-    """The C of ``args.C`` with the best accuracy on the last ``n_val`` training images.
-
-    The SVM is fitted on the other training images, standardized with their own
-    statistics; returns the chosen C and the validation accuracy of each C.
-    """
-    n_fit = len(F_train) - args.n_val
-    fit, val = ref.standardize(F_train[:n_fit].copy(), F_train[n_fit:].copy())
-    scores = {}
-    for C in args.C:
-        model = ref.train_l2svm(fit, y_train[:n_fit], C=C, max_iter=args.svm_iter)
-        scores[C] = float(np.mean(ref.predict_l2svm(model, val) == y_train[n_fit:]))
-    return max(scores, key=scores.get), scores
-
-
 def classify(args, F_train, y_train, F_test, y_test, timings, from_cache):
     n_images = len(F_train) + len(F_test)
     t0 = time.perf_counter()
     if len(args.C) > 1:
-        C, val_scores = choose_C(args, F_train, y_train)
+        C, val_scores = ref.choose_C(F_train, y_train, args.C, args.n_val,
+                                     max_iter=args.svm_iter, solver=args.solver,
+                                     verbose=args.verbose)
     else:
         C, val_scores = args.C[0], {}
     S_train, S_test = ref.standardize(F_train, F_test)
     del F_train, F_test
-    model = ref.train_l2svm(S_train, y_train, C=C, max_iter=args.svm_iter)
+    model = ref.train_l2svm(S_train, y_train, C=C, max_iter=args.svm_iter, solver=args.solver,
+                            verbose=args.verbose)
     test_acc = float(np.mean(ref.predict_l2svm(model, S_test) == y_test))
     train_acc = float(np.mean(ref.predict_l2svm(model, S_train) == y_train))
     timings["classifier"] = time.perf_counter() - t0
@@ -181,8 +169,13 @@ def main():
                         help="save the features there, and reuse them when present: the extraction "
                         "timings are then those of the run that saved them, and the peak "
                         "memory only covers this run")
-    parser.add_argument("--svm-iter", type=int, default=1000)
+    parser.add_argument("--svm-iter", type=int, default=1000,
+                        help="at most this many L-BFGS iterations or Newton steps")
+    parser.add_argument("--solver", choices=["newton", "lbfgs"], default="newton",
+                        help="SVM solver, both for the same objective (see coates_reference.py)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", action="store_true",
+                        help="print the SVM solver's progress to stderr")
     parser.add_argument(
         "--runs", default="reference:1600,skconv:1600,skconv:4000",
         help="comma-separated which:n_filters, which in {reference, skconv}",
@@ -202,9 +195,11 @@ def main():
         cmd = [sys.executable, __file__, "--child", "--runs", spec, "--C", *map(str, args.C)]
         cmd += [
             f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items()
-            if k not in ("runs", "child", "C") and v is not None
+            if k not in ("runs", "child", "C", "verbose") and v is not None
         ]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        if args.verbose:
+            cmd.append("--verbose")
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         results.append((spec, result))
         t = result["timings"]

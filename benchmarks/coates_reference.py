@@ -24,8 +24,9 @@ compared against it:
 7. standardization with the training mean and ``sqrt(var + 0.01)`` (in
    float32, in place), and a bias term, regularized like the weights as the
    authors' constant-1 feature column is;
-8. one-vs-rest squared-hinge linear SVM trained with L-BFGS, ``C = 100``,
-   with the objective of the authors' code (see :func:`train_l2svm`).
+8. one-vs-rest squared-hinge linear SVM, ``C = 100``, with the objective of
+   the authors' code, trained by truncated Newton or, as the authors did, by
+   L-BFGS (see :func:`train_l2svm`).
 
 The authors' code takes patches from images in turn (patch ``i`` from image
 ``i mod n``); here each patch comes from an image drawn at random.
@@ -304,14 +305,23 @@ def l2svm_objective(w, X, Y, C):
     return loss, grad.ravel()
 
 
-def train_l2svm(X, y, C=SVM_C, max_iter=1000):
-    """Fit the one-vs-rest L2-SVM of :func:`l2svm_objective` with L-BFGS.
+def train_l2svm(X, y, C=SVM_C, max_iter=1000, solver="lbfgs", tol=1e-4, verbose=False,
+                rank=1024):
+    """Fit the one-vs-rest L2-SVM of :func:`l2svm_objective`.
 
-    All classes are optimized jointly (their objectives are independent sums)
-    so each evaluation is two GEMMs with all k columns. As in the authors'
-    use of minFunc, at most ``max_iter`` iterations and ``max_iter`` function
-    evaluations; scipy's L-BFGS-B defaults otherwise. ``X`` is used as given
-    (float32 or float64), not copied.
+    ``solver="lbfgs"`` is the authors' method: L-BFGS (scipy's L-BFGS-B
+    defaults), at most ``max_iter`` iterations and ``max_iter`` function
+    evaluations, as in their use of minFunc. All classes are optimized jointly
+    (their objectives are independent sums), so each evaluation is two GEMMs
+    with all k columns.
+
+    ``solver="newton"`` minimizes the same objective with a truncated Newton
+    method (:func:`_newton_l2svm`, at most ``max_iter`` Newton steps, stopping
+    when every class's gradient norm has fallen by ``tol``). It reaches the
+    optimum in far fewer passes over ``X``, and closer, than 1,000 L-BFGS
+    iterations do. ``X`` is used as given (float32 or float64), not copied.
+    ``verbose`` prints the progress of each Newton step to stderr; ``rank``
+    is the Newton solver's preconditioner rank (more helps large ``C``).
     """
     X = np.asarray(X)
     if X.dtype not in (np.float32, np.float64):
@@ -319,6 +329,12 @@ def train_l2svm(X, y, C=SVM_C, max_iter=1000):
     classes, y_index = np.unique(y, return_inverse=True)
     Y = -np.ones((len(y), len(classes)))
     Y[np.arange(len(y)), y_index] = 1.0
+    if solver == "newton":
+        W, n_iter, converged, message = _newton_l2svm(X, Y, C, max_iter, tol, rank=rank,
+                                                      verbose=verbose)
+        return L2SVM(W[:-1], W[-1], classes, n_iter, converged, message)
+    if solver != "lbfgs":
+        raise ValueError(f"solver must be 'lbfgs' or 'newton', got {solver!r}")
     w0 = np.zeros((X.shape[1] + 1) * len(classes))
     res = scipy.optimize.minimize(
         l2svm_objective,
@@ -330,6 +346,151 @@ def train_l2svm(X, y, C=SVM_C, max_iter=1000):
     )
     W = res.x.reshape(X.shape[1] + 1, len(classes))
     return L2SVM(W[:-1], W[-1], classes, int(res.nit), bool(res.success), str(res.message))
+
+
+def _newton_l2svm(X, Y, C, max_iter, tol, max_cg=500, rank=1024, n_sketch=10_000,
+                  verbose=False):
+    """Truncated Newton for :func:`l2svm_objective`, all classes at once.
+
+    The objective of class k is ``0.5 ||w||^2 + (C / n) sum_i m_i^2`` with
+    margins ``m = max(0, 1 - y (X w + b))``. Its generalized Hessian is
+    ``I + (2 C / n) X_A^T X_A`` over the samples ``A`` with ``m > 0`` (the
+    method of LIBLINEAR's primal solver). Each step solves the Newton system of
+    every class by preconditioned conjugate gradients (the Hessian is block
+    diagonal in the classes, so the k systems run side by side and share each
+    product with ``X``), to a relative residual ``min(0.1, sqrt(|g| / |g_0|))``,
+    and then backtracks along the direction until the objective falls enough
+    (Armijo). The scores ``X w`` are linear in the step, so the line search
+    needs no further pass over ``X``.
+
+    Correlated features make the Hessian ill-conditioned. The preconditioner
+    is ``I + (2 C / n) |A| / n * X^T X`` with ``X^T X`` replaced by its top
+    ``rank`` eigenpairs (a randomized SVD of ``n_sketch`` rows), inverted in
+    closed form; the bias gets its own diagonal entry ``1 + (2 C / n) |A|``.
+    It changes how fast conjugate gradients converge, not what they converge to.
+    """
+    from sklearn.utils.extmath import randomized_svd
+
+    start = time.perf_counter()
+    n, k = Y.shape
+    c = 2.0 * C / n
+
+    def forward(V):  # X~ V for the (d + 1, k) weights with the bias row
+        return (X @ V[:-1].astype(X.dtype)).astype(np.float64) + V[-1]
+
+    def backward(R):  # X~^T R
+        out = np.empty((X.shape[1] + 1, R.shape[1]))
+        out[:-1] = X.T @ R.astype(X.dtype)
+        out[-1] = R.sum(axis=0)
+        return out
+
+    def objective(W, S):
+        M = np.maximum(0.0, 1.0 - Y * S)
+        return 0.5 * np.sum(W * W, axis=0) + (C / n) * np.sum(M * M, axis=0)
+
+    rank = min(rank, n, X.shape[1])
+    sketch = X[np.linspace(0, n - 1, min(n, n_sketch)).astype(int)]
+    _, sigma, Vt = randomized_svd(sketch, rank, n_iter=4, random_state=0)
+    U = Vt.T.astype(np.float64)  # (d, rank)
+    eig = sigma.astype(np.float64) ** 2 * (n / len(sketch))  # eigenvalues of X^T X
+    del sketch
+
+    W = np.zeros((X.shape[1] + 1, k))
+    S = np.zeros((n, k))
+    g0 = None
+    message = f"reached max_iter={max_iter} Newton steps"
+    converged = False
+    n_cg = 0
+    for step in range(max_iter + 1):
+        M = np.maximum(0.0, 1.0 - Y * S)
+        G = W - c * backward(M * Y)
+        gnorm = np.linalg.norm(G, axis=0)
+        if g0 is None:
+            g0 = gnorm
+        todo = gnorm > tol * g0
+        if not todo.any():
+            converged, message = True, f"gradient norms fell by {tol:g}"
+            break
+        if step == max_iter:
+            break
+        active = (M > 0).astype(np.float64)
+        n_active = active.sum(axis=0)
+        shrink = 1.0 - 1.0 / (1.0 + c * (n_active / n) * eig[:, None])  # (rank, k)
+        bias_scale = 1.0 / (1.0 + c * n_active)
+
+        def precondition(R):
+            Z = R.copy()
+            Z[:-1] -= U @ (shrink * (U.T @ R[:-1]))
+            Z[-1] *= bias_scale
+            return Z
+
+        # Preconditioned conjugate gradients on H P = -G, one column per class.
+        goal = np.minimum(0.1, np.sqrt(gnorm / g0)) * gnorm
+        P = np.zeros_like(W)
+        R = -G
+        R[:, ~todo] = 0.0
+        Zr = precondition(R)
+        D = Zr.copy()
+        rz = np.sum(R * Zr, axis=0)
+        for _ in range(max_cg):
+            live = np.linalg.norm(R, axis=0) > goal
+            if not live.any():
+                break
+            HD = D + c * backward(active * forward(D))
+            n_cg += 1
+            dHd = np.sum(D * HD, axis=0)
+            alpha = np.where(live, rz / np.where(live, dHd, 1.0), 0.0)
+            P += alpha * D
+            R -= alpha * HD
+            Zr = precondition(R)
+            rz_new = np.sum(R * Zr, axis=0)
+            beta = np.where(live, rz_new / np.where(live, rz, 1.0), 0.0)
+            D = Zr + beta * D
+            rz = rz_new
+        # Backtracking line search, per class, on the exact objective.
+        Z = forward(P)
+        f0 = objective(W, S)
+        slope = np.sum(G * P, axis=0)
+        t = np.ones(k)
+        for _ in range(30):
+            f = objective(W + t * P, S + t * Z)
+            bad = f > f0 + 0.01 * t * slope
+            if not bad.any():
+                break
+            t = np.where(bad, 0.5 * t, t)
+        else:
+            # No decrease along the direction: the float32 products limit
+            # the precision of the gradient before ``tol`` is reached.
+            t = np.where(bad, 0.0, t)
+            if not np.any(t[todo] > 0):
+                message = "no further decrease (float precision)"
+                break
+        W += t * P
+        S += t * Z
+        if verbose:
+            print(f"  Newton step {step + 1}: {n_cg} conjugate-gradient products so far, "
+                  f"largest relative gradient {np.max(gnorm / g0):.2e}, "
+                  f"{time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    return W, step, converged, f"{message} ({n_cg} conjugate-gradient products)"
+
+
+def choose_C(F_train, y_train, Cs, n_val, **svm_options):
+    """The C of ``Cs`` with the best accuracy on the last ``n_val`` training samples.
+
+    The SVM (:func:`train_l2svm` with ``svm_options``) is fitted on the other
+    training samples, standardized with their own statistics (on copies:
+    ``F_train`` is left as it is). Returns the chosen C and the validation
+    accuracy of each C; the test samples play no part.
+    """
+    n_fit = len(F_train) - n_val
+    if not 0 < n_fit < len(F_train):
+        raise ValueError(f"n_val must be in (0, {len(F_train)}), got {n_val}")
+    fit, val = standardize(F_train[:n_fit].copy(), F_train[n_fit:].copy())
+    scores = {}
+    for C in Cs:
+        model = train_l2svm(fit, y_train[:n_fit], C=C, **svm_options)
+        scores[C] = float(np.mean(predict_l2svm(model, val) == y_train[n_fit:]))
+    return max(scores, key=scores.get), scores
 
 
 def predict_l2svm(model, X):
@@ -358,6 +519,7 @@ def run(
     C=SVM_C,
     svm_iter=1000,
     random_state=0,
+    solver="newton",
 ):
     """Run the whole pipeline; returns a dict of timings and results."""
     X_train, y_train, X_test, y_test = load_cifar(data, n_train, n_test)
@@ -375,7 +537,7 @@ def run(
     t0 = time.perf_counter()
     S_train, S_test = standardize(F_train, F_test)
     del F_train, F_test
-    model = train_l2svm(S_train, y_train, C=C, max_iter=svm_iter)
+    model = train_l2svm(S_train, y_train, C=C, max_iter=svm_iter, solver=solver)
     train_accuracy = float(np.mean(predict_l2svm(model, S_train) == y_train))
     test_accuracy = float(np.mean(predict_l2svm(model, S_test) == y_test))
     timings["classifier"] = time.perf_counter() - t0
@@ -415,7 +577,7 @@ def format_report(result):
         "",
         f"{'feature extraction':<28} {result['images_per_s']:>10.1f} images/s",
         f"{'peak memory (ru_maxrss)':<28} {result['peak_memory_mib']:>10.0f} MiB",
-        f"{'SVM L-BFGS iterations':<28} {result['svm_iterations']:>10d}  ({result['svm_message']})",
+        f"{'SVM iterations':<28} {result['svm_iterations']:>10d}  ({result['svm_message']})",
         f"{'train accuracy':<28} {100 * result['train_accuracy']:>10.2f} %",
         f"{'test accuracy':<28} {100 * result['test_accuracy']:>10.2f} %",
     ]
@@ -432,7 +594,11 @@ def main(argv=None):
     parser.add_argument("--kmeans-iter", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=100, help="images per feature batch")
     parser.add_argument("--C", type=float, default=SVM_C, help="SVM C (authors' convention)")
-    parser.add_argument("--svm-iter", type=int, default=1000, help="L-BFGS iterations")
+    parser.add_argument("--svm-iter", type=int, default=1000,
+                        help="at most this many L-BFGS iterations or Newton steps")
+    parser.add_argument("--solver", choices=["newton", "lbfgs"], default="newton",
+                        help="'lbfgs' is the authors' method; 'newton' reaches the same "
+                        "optimum faster (see train_l2svm)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     result = run(
@@ -446,6 +612,7 @@ def main(argv=None):
         C=args.C,
         svm_iter=args.svm_iter,
         random_state=args.seed,
+        solver=args.solver,
     )
     print(format_report(result))
     return result

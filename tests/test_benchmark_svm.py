@@ -1,0 +1,73 @@
+"""The benchmarks' reference L2-SVM solves LIBLINEAR's problem, by either solver.
+
+``benchmarks/coates_reference.py`` is not part of the package, but every
+accuracy in BENCHMARKS.md goes through its classifier, so it is checked here
+against scikit-learn's ``LinearSVC`` (squared hinge, one-vs-rest, bias as a
+regularized constant feature), which minimizes the same objective with the
+authors' ``C`` divided by the number of samples.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+ref = pytest.importorskip("coates_reference")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X[:600]).astype(np.float32)
+    return X, y[:600]
+
+
+def objective(model, X, y, C):
+    classes, index = np.unique(y, return_inverse=True)
+    Y = -np.ones((len(y), len(classes)))
+    Y[np.arange(len(y)), index] = 1.0
+    w = np.vstack([model.coef, model.intercept]).ravel()
+    return ref.l2svm_objective(w, X, Y, C)[0]
+
+
+@pytest.mark.parametrize("C", [1.0, 100.0])
+def test_newton_matches_liblinear(digits, C):
+    X, y = digits
+    model = ref.train_l2svm(X, y, C=C, solver="newton", tol=1e-6)
+    assert model.converged
+    svc = LinearSVC(C=C / len(y), loss="squared_hinge", dual=False, tol=1e-10,
+                    max_iter=100_000).fit(X.astype(np.float64), y)
+    np.testing.assert_allclose(model.coef, svc.coef_.T, atol=2e-4)
+    np.testing.assert_allclose(model.intercept, svc.intercept_, atol=2e-4)
+    np.testing.assert_array_equal(ref.predict_l2svm(model, X), svc.predict(X))
+
+
+def test_newton_and_lbfgs_reach_the_same_optimum(digits):
+    X, y = digits
+    newton = ref.train_l2svm(X, y, C=10.0, solver="newton", tol=1e-6)
+    lbfgs = ref.train_l2svm(X, y, C=10.0, solver="lbfgs", max_iter=5000)
+    f_newton, f_lbfgs = objective(newton, X, y, 10.0), objective(lbfgs, X, y, 10.0)
+    assert f_newton <= f_lbfgs * (1 + 1e-6)
+    np.testing.assert_allclose(f_newton, f_lbfgs, rtol=1e-5)
+
+
+def test_unknown_solver(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="solver"):
+        ref.train_l2svm(X, y, solver="sgd")
+
+
+def test_choose_C_uses_held_out_samples_only(digits):
+    X, y = digits
+    before = X.copy()
+    C, scores = ref.choose_C(X, y, [0.01, 10.0], n_val=200, solver="newton")
+    assert set(scores) == {0.01, 10.0}
+    assert C == max(scores, key=scores.get)
+    np.testing.assert_array_equal(X, before)
+    with pytest.raises(ValueError, match="n_val"):
+        ref.choose_C(X, y, [1.0], n_val=len(y))
