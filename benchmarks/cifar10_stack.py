@@ -105,7 +105,9 @@ def main(argv=None):
     parser.add_argument("--n2", type=int, default=32, help="second-layer filters per group")
     parser.add_argument("--kernel2", type=int, default=3)
     parser.add_argument("--n-patches2", type=int, default=40_000, help="per group")
-    parser.add_argument("--fit-subset", type=int, default=10_000)
+    parser.add_argument("--fit-subset", type=int, default=3_000,
+                        help="images each layer is fitted on; layer 2's fit holds their "
+                        "pooled layer-1 maps (13 x 13 x n1 float32: 1.1 MB per image at n1=1600)")
     parser.add_argument("--C", type=float, nargs="+", default=[ref.SVM_C],
                         help="SVM C (authors' convention); with several values, the one with "
                         "the best accuracy on --n-val held-out training images is used")

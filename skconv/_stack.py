@@ -376,10 +376,13 @@ class ReceptiveFieldConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
     A flat 2-D ``(n_samples, L)`` array is read as single-channel signals, as
     :class:`skconv.Pool` does.
 
-    Each clone reads its training data from the input restricted to its group, so
-    lazy input maps are computed once per group on the samples the clone draws its
-    patches from; fitting inside :class:`LayerwiseStack` with ``fit_subset`` bounds
-    that cost.
+    Every clone reads its training data from the input restricted to its group.
+    Lazy fixed-size input maps (a lower layer's output) are therefore computed once,
+    at the start of ``fit``, and held in memory while the groups are fitted:
+    otherwise every group would compute them again (100 groups, 100 times the lower
+    layers). ``fit`` then needs the memory of the input maps of the samples it is
+    given; inside :class:`LayerwiseStack`, ``fit_subset`` bounds it. ``transform``
+    stays lazy and streams batch by batch.
 
     See Also
     --------
@@ -502,6 +505,8 @@ class ReceptiveFieldConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=
             self.n_channels_in_, self.n_groups, self.group_size, self.grouping
         )
         rng = check_random_state(self.random_state)
+        if isinstance(Xv, FeatureMaps) and not Xv.variable_size:
+            Xv = Xv.compute()  # once, not once per group (see Notes)
         if self.grouping == "correlation":
             S = _energy_correlation(_sample_responses(Xv, self.n_positions, rng))
             groups = _groups_from_similarity(S, n_groups, group_size, rng)

@@ -461,3 +461,29 @@ CHECKED = [
 @parametrize_with_checks(CHECKED)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_receptive_field_conv_computes_lazy_input_once_at_fit():
+    # With lazy input (a lower layer's output), every group's clone draws its
+    # patches from the input: fit must compute the lower layer once, not once per
+    # group, and learn exactly what it learns from the same maps as an array.
+    maps, _ = _latent_family_maps(n=30)
+    computed = []
+
+    def lower_layer(batch):
+        computed.append(len(batch))
+        return batch * 2.0
+
+    lazy = FeatureMaps(maps, lower_layer, out_spatial=maps.shape[1:-1],
+                       n_channels=maps.shape[-1], dtype=maps.dtype, batch_size=7, n_jobs=None)
+    inner = KMeansConv(3, 2, n_patches=300, max_iter=5, random_state=5)
+    layer = ReceptiveFieldConv(inner, n_groups=3, group_size=4, random_state=0).fit(lazy)
+    assert sum(computed) == len(maps)
+    direct = ReceptiveFieldConv(inner, n_groups=3, group_size=4, random_state=0).fit(maps * 2.0)
+    np.testing.assert_array_equal(layer.groups_, direct.groups_)
+    for a, b in zip(layer.estimators_, direct.estimators_):
+        np.testing.assert_array_equal(a.filters_, b.filters_)
+    # transform stays lazy
+    computed.clear()
+    out = layer.transform(lazy)
+    assert computed == [] and isinstance(out, FeatureMaps)
