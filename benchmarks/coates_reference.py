@@ -490,6 +490,8 @@ def choose_C(F_train, y_train, Cs, n_val, **svm_options):
     for C in Cs:
         model = train_l2svm(fit, y_train[:n_fit], C=C, **svm_options)
         scores[C] = float(np.mean(predict_l2svm(model, val) == y_train[n_fit:]))
+        if svm_options.get("verbose"):
+            print(f"  C={C:g}: validation accuracy {scores[C]:.4f}", file=sys.stderr, flush=True)
     return max(scores, key=scores.get), scores
 
 
