@@ -306,7 +306,7 @@ def l2svm_objective(w, X, Y, C):
 
 
 def train_l2svm(X, y, C=SVM_C, max_iter=1000, solver="lbfgs", tol=1e-4, verbose=False,
-                rank=1024):
+                rank=1024, sketch=None):
     """Fit the one-vs-rest L2-SVM of :func:`l2svm_objective`.
 
     ``solver="lbfgs"`` is the authors' method: L-BFGS (scipy's L-BFGS-B
@@ -321,7 +321,8 @@ def train_l2svm(X, y, C=SVM_C, max_iter=1000, solver="lbfgs", tol=1e-4, verbose=
     optimum in far fewer passes over ``X``, and closer, than 1,000 L-BFGS
     iterations do. ``X`` is used as given (float32 or float64), not copied.
     ``verbose`` prints the progress of each Newton step to stderr; ``rank``
-    is the Newton solver's preconditioner rank (more helps large ``C``).
+    is the Newton solver's preconditioner rank (more helps large ``C``), and
+    ``sketch`` its precomputed :func:`gram_sketch` of ``X``.
     """
     X = np.asarray(X)
     if X.dtype not in (np.float32, np.float64):
@@ -330,8 +331,8 @@ def train_l2svm(X, y, C=SVM_C, max_iter=1000, solver="lbfgs", tol=1e-4, verbose=
     Y = -np.ones((len(y), len(classes)))
     Y[np.arange(len(y)), y_index] = 1.0
     if solver == "newton":
-        W, n_iter, converged, message = _newton_l2svm(X, Y, C, max_iter, tol, rank=rank,
-                                                      verbose=verbose)
+        W, n_iter, converged, message = _newton_l2svm(X, Y, C, max_iter, tol, sketch=sketch,
+                                                      rank=rank, verbose=verbose)
         return L2SVM(W[:-1], W[-1], classes, n_iter, converged, message)
     if solver != "lbfgs":
         raise ValueError(f"solver must be 'lbfgs' or 'newton', got {solver!r}")
@@ -348,8 +349,23 @@ def train_l2svm(X, y, C=SVM_C, max_iter=1000, solver="lbfgs", tol=1e-4, verbose=
     return L2SVM(W[:-1], W[-1], classes, int(res.nit), bool(res.success), str(res.message))
 
 
-def _newton_l2svm(X, Y, C, max_iter, tol, max_cg=500, rank=1024, n_sketch=10_000,
-                  verbose=False):
+def gram_sketch(X, rank=1024, n_sketch=10_000):
+    """Top ``rank`` eigenpairs ``(U, eig)`` of ``X^T X``, from a randomized SVD of ``n_sketch`` rows.
+
+    The preconditioner of :func:`_newton_l2svm`. It depends on ``X`` only, so
+    fits of several ``C`` on the same features can share it.
+    """
+    from sklearn.utils.extmath import randomized_svd
+
+    n = len(X)
+    rank = min(rank, n, X.shape[1])
+    rows = X[np.linspace(0, n - 1, min(n, n_sketch)).astype(int)]
+    _, sigma, Vt = randomized_svd(rows, rank, n_iter=2, random_state=0)
+    return Vt.T.astype(np.float64), sigma.astype(np.float64) ** 2 * (n / len(rows))
+
+
+def _newton_l2svm(X, Y, C, max_iter, tol, max_cg=500, sketch=None, rank=1024,
+                  n_sketch=10_000, verbose=False):
     """Truncated Newton for :func:`l2svm_objective`, all classes at once.
 
     The objective of class k is ``0.5 ||w||^2 + (C / n) sum_i m_i^2`` with
@@ -365,12 +381,10 @@ def _newton_l2svm(X, Y, C, max_iter, tol, max_cg=500, rank=1024, n_sketch=10_000
 
     Correlated features make the Hessian ill-conditioned. The preconditioner
     is ``I + (2 C / n) |A| / n * X^T X`` with ``X^T X`` replaced by its top
-    ``rank`` eigenpairs (a randomized SVD of ``n_sketch`` rows), inverted in
+    ``rank`` eigenpairs (:func:`gram_sketch`, or ``sketch``), inverted in
     closed form; the bias gets its own diagonal entry ``1 + (2 C / n) |A|``.
     It changes how fast conjugate gradients converge, not what they converge to.
     """
-    from sklearn.utils.extmath import randomized_svd
-
     start = time.perf_counter()
     n, k = Y.shape
     c = 2.0 * C / n
@@ -388,12 +402,9 @@ def _newton_l2svm(X, Y, C, max_iter, tol, max_cg=500, rank=1024, n_sketch=10_000
         M = np.maximum(0.0, 1.0 - Y * S)
         return 0.5 * np.sum(W * W, axis=0) + (C / n) * np.sum(M * M, axis=0)
 
-    rank = min(rank, n, X.shape[1])
-    sketch = X[np.linspace(0, n - 1, min(n, n_sketch)).astype(int)]
-    _, sigma, Vt = randomized_svd(sketch, rank, n_iter=4, random_state=0)
-    U = Vt.T.astype(np.float64)  # (d, rank)
-    eig = sigma.astype(np.float64) ** 2 * (n / len(sketch))  # eigenvalues of X^T X
-    del sketch
+    if sketch is None:
+        sketch = gram_sketch(X, rank, n_sketch)
+    U, eig = sketch
 
     W = np.zeros((X.shape[1] + 1, k))
     S = np.zeros((n, k))
@@ -486,6 +497,8 @@ def choose_C(F_train, y_train, Cs, n_val, **svm_options):
     if not 0 < n_fit < len(F_train):
         raise ValueError(f"n_val must be in (0, {len(F_train)}), got {n_val}")
     fit, val = standardize(F_train[:n_fit].copy(), F_train[n_fit:].copy())
+    if svm_options.get("solver") == "newton" and len(Cs) > 1:
+        svm_options = {"sketch": gram_sketch(fit, svm_options.get("rank", 1024)), **svm_options}
     scores = {}
     for C in Cs:
         model = train_l2svm(fit, y_train[:n_fit], C=C, **svm_options)
