@@ -844,8 +844,11 @@ def conv_transpose(y, w, input_spatial, *, stride=1, padding="valid", dilation=1
     x = np.empty((n,) + input_spatial + (c,), dtype=dtype)
     if n == 0:
         return x
-    if groups == 1 and K == c and input_spatial == out_sp:
-        # Pointwise, unit stride, no padding: a plain GEMM into the result.
+    unit = all(s == 1 for s in stride) and not any(p for pair in pads for p in pair)
+    if groups == 1 and K == c and unit:
+        # Pointwise, unit stride, no padding: a plain GEMM into the result. (Equal
+        # input and output shapes are not enough: stride 2 with padding 1 keeps a
+        # length of 2.)
         np.matmul(y.reshape(-1, f).astype(dtype, copy=False), wmat,
                   out=x.reshape(-1, c))
         return x

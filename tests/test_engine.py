@@ -723,3 +723,16 @@ def test_local_tiled_float32_and_errors():
         conv_tiled(x, rng.standard_normal((2, 2, 3, 3, 2)))
     with pytest.raises(ValueError, match="larger than the padded input"):
         conv_tiled(x, rng.standard_normal((1, 1, 2, 7, 3, 2)))
+
+
+def test_conv_transpose_pointwise_with_stride_and_padding():
+    # Stride 2 and padding 1 keep a length of 2 with a 1-wide kernel: the output
+    # has the input's shape, but the map is not the pointwise identity layout.
+    x = np.array([0.12573022, -0.13210486]).reshape(1, 2, 1)
+    w = np.array([0.64042265]).reshape(1, 1, 1)
+    y = np.array([0.3, -0.7]).reshape(1, 2, 1)
+    kw = dict(stride=2, padding=1)
+    np.testing.assert_allclose(conv(x, w, **kw)[0, :, 0], [0.0, -0.13210486 * 0.64042265])
+    xt = conv_transpose(y, w, (2,), **kw)
+    np.testing.assert_allclose(xt[0, :, 0], [0.0, -0.7 * 0.64042265])
+    np.testing.assert_allclose(np.vdot(conv(x, w, **kw), y), np.vdot(x, xt))
