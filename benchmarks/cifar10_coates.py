@@ -4,9 +4,10 @@ Both pipelines learn 6x6x3 k-means filters from 400,000 contrast-normalized,
 ZCA-whitened patches (50 Lloyd iterations), encode every 6x6 position of every
 image with the triangle activation, sum-pool the four quadrants, standardize and
 train the same one-vs-rest squared-hinge linear SVM (C = 100, the authors'
-objective; truncated Newton, or ``--solver lbfgs`` for the authors' L-BFGS). The reference (``coates_reference.py``) builds explicit
-patch matrices and whitens them; skconv folds the whitening into the filters and
-streams the maps into the pooling.
+objective; truncated Newton, or ``--solver lbfgs`` for the authors' L-BFGS).
+The reference (``coates_reference.py``) builds explicit patch matrices and
+whitens them; skconv folds the whitening into the filters and streams the maps
+into the pooling.
 
 Each configuration runs in its own process, so its peak memory is its own.
 Run from the repository root (needs ../shared/data/cifar10_jpeg_q75.npz)::
