@@ -122,15 +122,15 @@ def classify(args, F_train, y_train, F_test, y_test, timings, from_cache):
     n_images = len(F_train) + len(F_test)
     t0 = time.perf_counter()
     if len(args.C) > 1:
-        C, val_scores = ref.choose_C(F_train, y_train, args.C, args.n_val,
-                                     max_iter=args.svm_iter, solver=args.solver,
-                                     verbose=args.verbose)
+        C, val_scores, init = ref.choose_C(F_train, y_train, args.C, args.n_val,
+                                           max_iter=args.svm_iter, solver=args.solver,
+                                           verbose=args.verbose)
     else:
-        C, val_scores = args.C[0], {}
+        C, val_scores, init = args.C[0], {}, None
     S_train, S_test = ref.standardize(F_train, F_test)
     del F_train, F_test
     model = ref.train_l2svm(S_train, y_train, C=C, max_iter=args.svm_iter, solver=args.solver,
-                            verbose=args.verbose)
+                            verbose=args.verbose, init=init)
     test_acc = float(np.mean(ref.predict_l2svm(model, S_test) == y_test))
     train_acc = float(np.mean(ref.predict_l2svm(model, S_train) == y_train))
     timings["classifier"] = time.perf_counter() - t0

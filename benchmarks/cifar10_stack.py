@@ -79,13 +79,13 @@ def classify(F_train, y_train, F_test, y_test, Cs, n_val, max_iter, solver="newt
     """
     t0 = time.perf_counter()
     if len(Cs) > 1:
-        C, scores = ref.choose_C(F_train, y_train, Cs, n_val, max_iter=max_iter, solver=solver,
-                                 verbose=verbose)
+        C, scores, init = ref.choose_C(F_train, y_train, Cs, n_val, max_iter=max_iter,
+                                       solver=solver, verbose=verbose)
     else:
-        C, scores = Cs[0], {}
+        C, scores, init = Cs[0], {}, None
     ref.standardize(F_train, F_test)
     model = ref.train_l2svm(F_train, y_train, C=C, max_iter=max_iter, solver=solver,
-                            verbose=verbose)
+                            verbose=verbose, init=init)
     accuracy = float(np.mean(ref.predict_l2svm(model, F_test) == y_test))
     return accuracy, time.perf_counter() - t0, model.n_iter, C, scores
 

@@ -120,12 +120,12 @@ def run(args):
         # sqrt(var + 0.01), the variance block by block): the feature matrices are
         # the large objects here, and StandardScaler's float64 temporaries would
         # double them. The standardization time counts in each classifier's fit.
-        Cs = args.C
+        Cs, init = args.C, None
         if args.n_val and args.classifier == "l2svm" and len(Cs) > 1:
             t0 = time.perf_counter()
-            C, scores = ref.choose_C(F_train, y_train, Cs, args.n_val,
-                                     max_iter=args.max_iter, solver=args.solver,
-                                     verbose=args.verbose)
+            C, scores, init = ref.choose_C(F_train, y_train, Cs, args.n_val,
+                                           max_iter=args.max_iter, solver=args.solver,
+                                           verbose=args.verbose)
             print(f"C chosen on the last {args.n_val} training images: {C:g} (validation "
                   + ", ".join(f"C={c:g}: {s:.4f}" for c, s in scores.items())
                   + f"; {time.perf_counter() - t0:.0f} s)", flush=True)
@@ -137,7 +137,7 @@ def run(args):
             t0 = time.perf_counter()
             if args.classifier == "l2svm":
                 model = ref.train_l2svm(F_train, y_train, C=C, max_iter=args.max_iter,
-                                        solver=args.solver, verbose=args.verbose)
+                                        solver=args.solver, verbose=args.verbose, init=init)
                 clf_fit = scale_fit + time.perf_counter() - t0
                 t0 = time.perf_counter()
                 predicted = ref.predict_l2svm(model, F_test)

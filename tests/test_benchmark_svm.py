@@ -65,9 +65,23 @@ def test_unknown_solver(digits):
 def test_choose_C_uses_held_out_samples_only(digits):
     X, y = digits
     before = X.copy()
-    C, scores = ref.choose_C(X, y, [0.01, 10.0], n_val=200, solver="newton")
+    C, scores, model = ref.choose_C(X, y, [10.0, 0.01], n_val=200, solver="newton")
     assert set(scores) == {0.01, 10.0}
     assert C == max(scores, key=scores.get)
+    assert model.coef.shape == (X.shape[1], 10)
     np.testing.assert_array_equal(X, before)
     with pytest.raises(ValueError, match="n_val"):
         ref.choose_C(X, y, [1.0], n_val=len(y))
+
+
+def test_newton_warm_start_reaches_the_same_optimum(digits):
+    X, y = digits
+    cold = ref.train_l2svm(X, y, C=10.0, solver="newton", tol=1e-6)
+    start = ref.train_l2svm(X, y, C=0.1, solver="newton")
+    warm = ref.train_l2svm(X, y, C=10.0, solver="newton", tol=1e-6, init=start)
+    np.testing.assert_allclose(warm.coef, cold.coef, atol=1e-4 * np.abs(cold.coef).max())
+    np.testing.assert_allclose(warm.intercept, cold.intercept, atol=1e-3)
+    lbfgs = ref.train_l2svm(X, y, C=1.0, max_iter=50, init=start)
+    assert lbfgs.coef.shape == start.coef.shape
+    with pytest.raises(ValueError, match="init"):
+        ref.train_l2svm(X[:, :-1], y, C=1.0, solver="newton", init=start)
