@@ -24,6 +24,8 @@ Run from the repository root (needs ../shared/data/cifar10_jpeg_q75.npz)::
 
     python benchmarks/cifar10_stack.py
     python benchmarks/cifar10_stack.py --n-train 10000 --n-test 2000 --first-layer
+    # keep the features, to classify them again without recomputing them
+    python benchmarks/cifar10_stack.py --C 30 100 300 --features-dir benchmarks/results/features
 
 The data file is CIFAR-10 decoded from JPEG quality 75: accuracies are labelled
 "CIFAR-10 (JPEG q75)".
@@ -68,6 +70,18 @@ def build_stack(args):
     )
 
 
+def cache_path(args):
+    """Where ``--features-dir`` keeps the features of these settings."""
+    if args.features_dir is None:
+        return None
+    return args.features_dir / (
+        f"stack_n1{args.n1}_p{args.n_patches1}_pool{args.pool1_method}{args.pool1_size}"
+        f"s{args.pool1_stride}_g{args.n_groups}x{args.group_size}_n2{args.n2}_k{args.kernel2}"
+        f"_p{args.n_patches2}_fit{args.fit_subset}_train{args.n_train}_test{args.n_test}"
+        f"_seed{args.seed}.npz"
+    )
+
+
 def classify(F_train, y_train, F_test, y_test, Cs, n_val, max_iter, solver="newton",
              verbose=False):
     """Standardize (in place) and fit the reference L2-SVM.
@@ -79,8 +93,10 @@ def classify(F_train, y_train, F_test, y_test, Cs, n_val, max_iter, solver="newt
     """
     t0 = time.perf_counter()
     if len(Cs) > 1:
-        C, scores, init = ref.choose_C(F_train, y_train, Cs, n_val, max_iter=max_iter,
-                                       solver=solver, verbose=verbose)
+        # in place: a standardized copy of the training features would not fit
+        # in the memory budget next to them (3.8 GB at 50,000 x 19,200)
+        C, scores, init = ref.choose_C(F_train, y_train, Cs, n_val, in_place=True,
+                                       max_iter=max_iter, solver=solver, verbose=verbose)
     else:
         C, scores, init = Cs[0], {}, None
     ref.standardize(F_train, F_test)
@@ -117,6 +133,9 @@ def main(argv=None):
     parser.add_argument("--solver", choices=["newton", "lbfgs"], default="newton")
     parser.add_argument("--first-layer", action="store_true",
                         help="also classify the first layer's features alone")
+    parser.add_argument("--features-dir", type=Path, default=None,
+                        help="save the stack's features here, and read them from here when "
+                        "a run with the same settings saved them")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true",
                         help="print the SVM solver's progress to stderr")
@@ -133,16 +152,29 @@ def main(argv=None):
           f"{args.n_groups} groups of {args.group_size} channels x {args.n2} "
           f"{args.kernel2}x{args.kernel2} filters; fit subset {args.fit_subset}", flush=True)
 
-    stack = build_stack(args)
-    t0 = time.perf_counter()
-    stack.fit(X_train)
-    fit_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    F_train = stack.transform(X_train)
-    train_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    F_test = stack.transform(X_test)
-    test_s = time.perf_counter() - t0
+    path = cache_path(args)
+    if path is not None and path.is_file():
+        with np.load(path) as data:
+            F_train, F_test = data["F_train"], data["F_test"]
+            fit_s, train_s, test_s = (float(t) for t in data["timings"])
+        print(f"features read from {path} (times below are those of the run that saved them)",
+              flush=True)
+    else:
+        stack = build_stack(args)
+        t0 = time.perf_counter()
+        stack.fit(X_train)
+        fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        F_train = stack.transform(X_train)
+        train_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        F_test = stack.transform(X_test)
+        test_s = time.perf_counter() - t0
+        del stack
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(path, F_train=F_train, F_test=F_test,
+                     timings=np.array([fit_s, train_s, test_s]))
     n_first = 4 * args.n1
     print(f"fit {fit_s:.0f} s, train features {train_s:.0f} s, test features {test_s:.0f} s "
           f"({(len(X_train) + len(X_test)) / (train_s + test_s):.0f} images/s), "

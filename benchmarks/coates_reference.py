@@ -233,14 +233,27 @@ def extract_features(images, dictionary, batch_size=100):
     return features
 
 
-def standardize(train_features, *others, var_eps=FEATURE_VAR_EPS):
+def standardize(train_features, *others, var_eps=FEATURE_VAR_EPS, stats=None):
     """Standardize with the training mean and sqrt(var + var_eps), in place.
 
     The arrays (float32 features) are overwritten and returned: a second copy
     of 50,000 x 6,400 features would be another 1.3 GB. The bias is not a
     column of ones here but a separate term of the classifier (see
-    :func:`l2svm_objective`), which is the same model.
+    :func:`l2svm_objective`), which is the same model. ``stats``, a
+    ``(mean, scale)`` pair from :func:`feature_stats`, replaces the statistics
+    of ``train_features``.
     """
+    mean, scale = feature_stats(train_features, var_eps) if stats is None else stats
+    out = []
+    for F in (train_features, *others):
+        F -= mean.astype(F.dtype)
+        F /= scale.astype(F.dtype)
+        out.append(F)
+    return out
+
+
+def feature_stats(train_features, var_eps=FEATURE_VAR_EPS):
+    """Per-feature mean and ``sqrt(var + var_eps)`` (float64) of :func:`standardize`."""
     mean = train_features.mean(axis=0, dtype=np.float64)
     # The variance block by block: np.var would hold a float64 copy of all the
     # deviations (2.6 GB for 50,000 x 6,400 features).
@@ -249,12 +262,7 @@ def standardize(train_features, *others, var_eps=FEATURE_VAR_EPS):
         dev = train_features[start : start + 2048] - mean
         sum_sq += np.einsum("ij,ij->j", dev, dev)
     scale = np.sqrt(sum_sq / (len(train_features) - 1) + var_eps)
-    out = []
-    for F in (train_features, *others):
-        F -= mean.astype(F.dtype)
-        F /= scale.astype(F.dtype)
-        out.append(F)
-    return out
+    return mean, scale
 
 
 # ----------------------------------------------------------------- classifier
@@ -502,20 +510,36 @@ def _newton_l2svm(X, Y, C, max_iter, tol, max_cg=500, sketch=None, rank=1024,
     return W, step, converged, f"{message} ({n_cg} conjugate-gradient products)"
 
 
-def choose_C(F_train, y_train, Cs, n_val, **svm_options):
+def choose_C(F_train, y_train, Cs, n_val, in_place=False, **svm_options):
     """The C of ``Cs`` with the best accuracy on the last ``n_val`` training samples.
 
     The SVM (:func:`train_l2svm` with ``svm_options``) is fitted on the other
-    training samples, standardized with their own statistics (on copies:
+    training samples, standardized with their own statistics (on copies, so
     ``F_train`` is left as it is), for each C in increasing order, each fit
     starting from the previous one's solution. Returns the chosen C, the
     validation accuracy of each C, and the chosen C's model (a warm start for
     the final fit on all the training samples); the test samples play no part.
+
+    ``in_place=True`` standardizes ``F_train`` itself instead of a copy and
+    undoes it afterwards (``F_train`` comes back equal to float32 rounding):
+    for features too large to hold twice.
     """
     n_fit = len(F_train) - n_val
     if not 0 < n_fit < len(F_train):
         raise ValueError(f"n_val must be in (0, {len(F_train)}), got {n_val}")
+    if in_place:
+        mean, scale = feature_stats(F_train[:n_fit])
+        fit, val = standardize(F_train[:n_fit], F_train[n_fit:], stats=(mean, scale))
+        try:
+            return _sweep_C(fit, val, y_train, n_fit, Cs, svm_options)
+        finally:
+            F_train *= scale.astype(F_train.dtype)
+            F_train += mean.astype(F_train.dtype)
     fit, val = standardize(F_train[:n_fit].copy(), F_train[n_fit:].copy())
+    return _sweep_C(fit, val, y_train, n_fit, Cs, svm_options)
+
+
+def _sweep_C(fit, val, y_train, n_fit, Cs, svm_options):
     if svm_options.get("solver") == "newton" and len(Cs) > 1:
         svm_options = {"sketch": gram_sketch(fit, svm_options.get("rank", 1024)), **svm_options}
     scores, models, model = {}, {}, None

@@ -85,3 +85,13 @@ def test_newton_warm_start_reaches_the_same_optimum(digits):
     assert lbfgs.coef.shape == start.coef.shape
     with pytest.raises(ValueError, match="init"):
         ref.train_l2svm(X[:, :-1], y, C=1.0, solver="newton", init=start)
+
+
+def test_choose_C_in_place_gives_the_same_choice_and_restores_its_input(digits):
+    X, y = digits
+    copied = ref.choose_C(X, y, [0.01, 10.0], n_val=200, solver="newton")
+    X2 = X.copy()
+    inplace = ref.choose_C(X2, y, [0.01, 10.0], n_val=200, solver="newton", in_place=True)
+    assert inplace[:2] == copied[:2]
+    np.testing.assert_allclose(inplace[2].coef, copied[2].coef, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(X2, X, rtol=1e-5, atol=1e-5)
