@@ -9,13 +9,14 @@ with :meth:`FeatureMaps.map_batches`; ``np.asarray(maps)`` materializes it.
 
 from concurrent.futures import ThreadPoolExecutor
 import numbers
+import threading
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ._validation import effective_n_jobs
 
-__all__ = ["FeatureMaps", "map_batches", "n_samples", "is_variable_size"]
+__all__ = ["FeatureMaps", "map_batches", "stack_batches", "n_samples", "is_variable_size"]
 
 
 class FeatureMaps:
@@ -277,3 +278,37 @@ def map_batches(X, func, *, batch_size=256, n_jobs=None):
         n_jobs=n_jobs,
     )
     return ident.map_batches(func)
+
+
+def stack_batches(X, func, *, batch_size=256, n_jobs=None):
+    """Like :func:`map_batches`, but stack the results into one array as they come.
+
+    ``func`` maps a batch of ``b`` samples to an array of ``b`` rows (pooled
+    features); the rows are written into one array allocated on the first result,
+    so the whole output is held once, not once as a list of batches and again as
+    their concatenation.
+    """
+    if not isinstance(X, FeatureMaps):
+        X = FeatureMaps(
+            X,
+            lambda b: b,
+            out_spatial=None if isinstance(X, list) else X.shape[1:-1],
+            n_channels=X[0].shape[-1],
+            dtype=X[0].dtype,
+            batch_size=batch_size,
+            n_jobs=n_jobs,
+        )
+    n = len(X)
+    out = None
+    lock = threading.Lock()
+
+    def store(sl, batch):
+        nonlocal out
+        rows = np.asarray(func(batch))
+        with lock:
+            if out is None:
+                out = np.empty((n,) + rows.shape[1:], dtype=rows.dtype)
+        out[sl] = rows
+
+    X._run(store)
+    return out

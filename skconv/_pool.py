@@ -6,7 +6,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _engine
-from ._maps import FeatureMaps, is_variable_size, map_batches
+from ._maps import FeatureMaps, is_variable_size, map_batches, stack_batches
 from ._validation import (
     as_image_batch,
     check_int,
@@ -351,16 +351,18 @@ class Pool(TransformerMixin, BaseEstimator):
                 batch_size=Xv.batch_size,
                 n_jobs=Xv.n_jobs,
             )
+        if not (is_variable_size(Xv) and mode == "size"):
+            # every batch gives rows of the same width: write them into one array
+            return stack_batches(Xv, func, batch_size=self.batch_size, n_jobs=self.n_jobs)
         parts = map_batches(Xv, func, batch_size=self.batch_size, n_jobs=self.n_jobs)
-        if is_variable_size(Xv) and (mode == "size" and not flatten):
+        if not flatten:
             return [p[0] for p in parts]
-        if is_variable_size(Xv) and mode == "size":
-            shapes = {p.shape[1:] for p in parts}
-            if len(shapes) > 1:
-                raise ValueError(
-                    "flattened sliding-window pooling of variable-size inputs gives "
-                    "features of different lengths; use grid or pyramid instead."
-                )
+        shapes = {p.shape[1:] for p in parts}
+        if len(shapes) > 1:
+            raise ValueError(
+                "flattened sliding-window pooling of variable-size inputs gives "
+                "features of different lengths; use grid or pyramid instead."
+            )
         return np.concatenate(parts, axis=0)
 
     def _pool_batch_func(self, mode, grids, d, flatten):

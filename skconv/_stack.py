@@ -19,7 +19,7 @@ from sklearn.utils import Bunch, _safe_indexing, check_random_state, get_tags
 from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._maps import FeatureMaps, is_variable_size, map_batches
+from ._maps import FeatureMaps, is_variable_size, stack_batches
 from ._patch import iter_patches
 from ._pool import Pool
 from ._validation import check_float, check_int, check_n_jobs, check_option
@@ -982,7 +982,9 @@ class LayerwiseStack(TransformerMixin, BaseEstimator):
             return np.hstack(parts)
 
         first = chain[0][1].transform(X)
-        return np.concatenate(map_batches(first, features), axis=0)
+        # rows written into one array as the batches finish: the features are
+        # held once, not as a list of batches plus their concatenation
+        return stack_batches(first, features)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the pooled features: ``<layer>__<pooled feature>``.

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from skconv import Conv, FeatureMaps, Pool
-from skconv._maps import map_batches
+from skconv._maps import map_batches, stack_batches
 
 
 @pytest.fixture
@@ -105,3 +105,29 @@ def test_map_batches_on_plain_inputs():
     samples = [np.ones((2, 2, 1)), np.ones((3, 3, 1))]
     parts = map_batches(samples, lambda b: b.shape)
     assert parts == [(1, 2, 2, 1), (1, 3, 3, 1)]
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_stack_batches_equals_concatenated_map_batches(n_jobs):
+    rng = np.random.RandomState(0)
+    X = rng.rand(23, 5, 4, 3).astype(np.float32)
+    maps = FeatureMaps(X, lambda b: 2 * b, out_spatial=(5, 4), n_channels=3,
+                       dtype=np.float32, batch_size=4, n_jobs=n_jobs)
+
+    def rows(b):
+        return b.reshape(len(b), -1)[:, ::3]
+
+    expected = np.concatenate(map_batches(maps, rows), axis=0)
+    got = stack_batches(maps, rows)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+    # plain arrays and lists of variable-size samples (one per batch)
+    np.testing.assert_array_equal(
+        stack_batches(X, rows, batch_size=5, n_jobs=n_jobs),
+        np.concatenate(map_batches(X, rows, batch_size=5, n_jobs=n_jobs)),
+    )
+    samples = [rng.rand(3 + i, 4, 2) for i in range(6)]
+    np.testing.assert_array_equal(
+        stack_batches(samples, lambda b: b.sum(axis=(1, 2)), n_jobs=n_jobs),
+        np.array([s.sum(axis=(0, 1)) for s in samples]),
+    )
