@@ -6,7 +6,7 @@ from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._maps import FeatureMaps, is_variable_size, map_batches
+from ._maps import FeatureMaps, is_variable_size, map_batches, stack_batches
 from ._validation import (
     as_image_batch,
     check_float,
@@ -302,11 +302,12 @@ class LocalContrastNorm(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
                 batch_size=Xv.batch_size,
                 n_jobs=Xv.n_jobs,
             )
-        parts = map_batches(Xv, func, batch_size=self.batch_size, n_jobs=self.n_jobs)
         if is_variable_size(Xv):
+            parts = map_batches(Xv, func, batch_size=self.batch_size, n_jobs=self.n_jobs)
             out = [p[0] for p in parts]
             return [o[..., 0] for o in out] if layout == "nochannel" else out
-        out = np.concatenate(parts, axis=0)
+        # batches written into one array: the output is held once, not twice
+        out = stack_batches(Xv, func, batch_size=self.batch_size, n_jobs=self.n_jobs)
         if layout == "flat":
             return out.reshape(out.shape[0], -1)
         if layout == "nochannel":
