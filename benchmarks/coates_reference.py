@@ -325,9 +325,9 @@ def train_l2svm(X, y, C=SVM_C, max_iter=1000, solver="lbfgs", tol=1e-4, verbose=
 
     ``solver="newton"`` minimizes the same objective with a truncated Newton
     method (:func:`_newton_l2svm`, at most ``max_iter`` Newton steps, stopping
-    when every class's gradient norm has fallen by ``tol`` from its value at zero). It reaches the
-    optimum in far fewer passes over ``X``, and closer, than 1,000 L-BFGS
-    iterations do. ``X`` is used as given (float32 or float64), not copied.
+    when every class's gradient norm has fallen by ``tol`` from its value at
+    zero). It reaches the optimum in far fewer passes over ``X``, and closer,
+    than 1,000 L-BFGS iterations do. ``X`` is used as given (float32 or float64), not copied.
     ``verbose`` prints the progress of each Newton step to stderr; ``rank``
     is the Newton solver's preconditioner rank (more helps large ``C``), and
     ``sketch`` its precomputed :func:`gram_sketch` of ``X``.

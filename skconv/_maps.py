@@ -266,9 +266,14 @@ def map_batches(X, func, *, batch_size=256, n_jobs=None):
     size and threads; for arrays ``batch_size`` and ``n_jobs`` apply. Samples of a
     list come one per batch, each as an array of shape ``(1, *spatial, c)``.
     """
+    return _as_feature_maps(X, batch_size, n_jobs).map_batches(func)
+
+
+def _as_feature_maps(X, batch_size, n_jobs):
+    """``X`` itself if it is FeatureMaps, else identity maps over the array or list."""
     if isinstance(X, FeatureMaps):
-        return X.map_batches(func)
-    ident = FeatureMaps(
+        return X
+    return FeatureMaps(
         X,
         lambda b: b,
         out_spatial=None if isinstance(X, list) else X.shape[1:-1],
@@ -277,7 +282,6 @@ def map_batches(X, func, *, batch_size=256, n_jobs=None):
         batch_size=batch_size,
         n_jobs=n_jobs,
     )
-    return ident.map_batches(func)
 
 
 def stack_batches(X, func, *, batch_size=256, n_jobs=None):
@@ -288,16 +292,7 @@ def stack_batches(X, func, *, batch_size=256, n_jobs=None):
     so the whole output is held once, not once as a list of batches and again as
     their concatenation.
     """
-    if not isinstance(X, FeatureMaps):
-        X = FeatureMaps(
-            X,
-            lambda b: b,
-            out_spatial=None if isinstance(X, list) else X.shape[1:-1],
-            n_channels=X[0].shape[-1],
-            dtype=X[0].dtype,
-            batch_size=batch_size,
-            n_jobs=n_jobs,
-        )
+    X = _as_feature_maps(X, batch_size, n_jobs)
     n = len(X)
     out = None
     lock = threading.Lock()
