@@ -20,7 +20,11 @@ with the same one-vs-rest squared-hinge L2-SVM (the authors' objective,
 peaks near 10 on full CIFAR-10, where the single layer's peaks near 100) as
 the single-layer benchmark, so the accuracies compare directly with
 ``cifar10_coates.py``'s. With
-``--first-layer`` the first layer's columns alone are also classified.
+``--first-layer`` the first layer's columns alone are also classified. With
+``--mirror-test`` each test image is also classified by the SVM's decision
+values averaged over the image and its mirror image (test-time mirroring: one
+more pass over the test images, the training unchanged), reported next to the
+plain accuracy.
 
 Run from the repository root (needs ../shared/data/cifar10_jpeg_q75.npz)::
 
@@ -28,6 +32,7 @@ Run from the repository root (needs ../shared/data/cifar10_jpeg_q75.npz)::
     python benchmarks/cifar10_stack.py --n-train 10000 --n-test 2000 --first-layer
     # keep the features, to classify them again without recomputing them
     python benchmarks/cifar10_stack.py --features-dir benchmarks/results/features
+    python benchmarks/cifar10_stack.py --mirror-test
 
 The data file is CIFAR-10 decoded from JPEG quality 75: accuracies are labelled
 "CIFAR-10 (JPEG q75)".
@@ -85,13 +90,15 @@ def cache_path(args):
 
 
 def classify(F_train, y_train, F_test, y_test, Cs, n_val, max_iter, solver="newton",
-             verbose=False):
+             verbose=False, F_mirror=None):
     """Standardize (in place) and fit the reference L2-SVM.
 
     With several ``Cs``, C is chosen on the last ``n_val`` training images
     (:func:`coates_reference.choose_C`). Returns the test accuracy, the seconds
-    taken (C choice included), the SVM's iterations, the C and the validation
-    accuracies.
+    taken (C choice included), the SVM's iterations, the C, the validation
+    accuracies and, given ``F_mirror`` (features of the mirrored test images),
+    the test accuracy of the decision values averaged over each image and its
+    mirror image (else None).
     """
     t0 = time.perf_counter()
     if len(Cs) > 1:
@@ -101,11 +108,19 @@ def classify(F_train, y_train, F_test, y_test, Cs, n_val, max_iter, solver="newt
                                        max_iter=max_iter, solver=solver, verbose=verbose)
     else:
         C, scores, init = Cs[0], {}, None
-    ref.standardize(F_train, F_test)
+    ref.standardize(F_train, F_test, *([] if F_mirror is None else [F_mirror]))
     model = ref.train_l2svm(F_train, y_train, C=C, max_iter=max_iter, solver=solver,
                             verbose=verbose, init=init)
     accuracy = float(np.mean(ref.predict_l2svm(model, F_test) == y_test))
-    return accuracy, time.perf_counter() - t0, model.n_iter, C, scores
+    mirrored = None
+    if F_mirror is not None:
+        mirrored = float(np.mean(ref.predict_l2svm(model, F_test, F_mirror) == y_test))
+    return accuracy, time.perf_counter() - t0, model.n_iter, C, scores, mirrored
+
+
+def mirror(images):
+    """The images flipped left to right ((n, rows, cols, channels))."""
+    return np.ascontiguousarray(images[:, :, ::-1])
 
 
 def main(argv=None):
@@ -135,6 +150,10 @@ def main(argv=None):
     parser.add_argument("--solver", choices=["newton", "lbfgs"], default="newton")
     parser.add_argument("--first-layer", action="store_true",
                         help="also classify the first layer's features alone")
+    parser.add_argument("--mirror-test", action="store_true",
+                        help="also classify each test image by the SVM's decision values "
+                        "averaged over it and its mirror image (test-time mirroring; the "
+                        "training is unchanged)")
     parser.add_argument("--features-dir", type=Path, default=None,
                         help="save the stack's features here, and read them from here when "
                         "a run with the same settings saved them")
@@ -155,6 +174,8 @@ def main(argv=None):
           f"{args.kernel2}x{args.kernel2} filters; fit subset {args.fit_subset}", flush=True)
 
     path = cache_path(args)
+    mirror_path = None if path is None else path.with_name(path.stem + "_testmirror.npz")
+    stack, F_mirror = None, None
     if path is not None and path.is_file():
         with np.load(path) as data:
             F_train, F_test = data["F_train"], data["F_test"]
@@ -172,11 +193,25 @@ def main(argv=None):
         t0 = time.perf_counter()
         F_test = stack.transform(X_test)
         test_s = time.perf_counter() - t0
-        del stack
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(path, F_train=F_train, F_test=F_test,
                      timings=np.array([fit_s, train_s, test_s]))
+    if args.mirror_test:
+        if mirror_path is not None and mirror_path.is_file():
+            with np.load(mirror_path) as data:
+                F_mirror = data["F_mirror"]
+        else:
+            if stack is None:
+                # the saved features came without the fitted stack: refit it
+                # (same settings and seed, so the same filters)
+                stack = build_stack(args).fit(X_train)
+            t0 = time.perf_counter()
+            F_mirror = stack.transform(mirror(X_test))
+            print(f"mirrored test features {time.perf_counter() - t0:.0f} s", flush=True)
+            if mirror_path is not None:
+                np.savez(mirror_path, F_mirror=F_mirror)
+    del stack
     n_first = 4 * args.n1
     print(f"fit {fit_s:.0f} s, train features {train_s:.0f} s, test features {test_s:.0f} s "
           f"({(len(X_train) + len(X_test)) / (train_s + test_s):.0f} images/s), "
@@ -187,25 +222,33 @@ def main(argv=None):
     if args.first_layer:
         first_train = np.ascontiguousarray(F_train[:, :n_first])
         first_test = np.ascontiguousarray(F_test[:, :n_first])
+        first_mirror = None if F_mirror is None else np.ascontiguousarray(F_mirror[:, :n_first])
         result = classify(first_train, y_train, first_test, y_test, args.C, args.n_val,
-                          args.svm_iter, args.solver, args.verbose)
-        del first_train, first_test
+                          args.svm_iter, args.solver, args.verbose, first_mirror)
+        del first_train, first_test, first_mirror
         rows.append(("layer 1 alone", n_first, *result))
-        print(f"layer 1 alone: test {100 * result[0]:.2f}%  classifier {result[1]:.0f} s  "
-              f"C {result[3]:g} {result[4] or ''}", flush=True)
+        report("layer 1 alone", result)
     result = classify(F_train, y_train, F_test, y_test, args.C, args.n_val, args.svm_iter,
-                      args.solver, args.verbose)
+                      args.solver, args.verbose, F_mirror)
     rows.append(("layers 1 + 2", F_train.shape[1], *result))
-    print(f"layers 1 + 2: test {100 * result[0]:.2f}%  classifier {result[1]:.0f} s  "
-          f"C {result[3]:g} {result[4] or ''}", flush=True)
+    report("layers 1 + 2", result)
 
-    print("\n| features | count | test accuracy | stack fit (s) | features (s) | classifier (s) "
-          "| SVM iterations | C | peak memory (GB) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, count, acc, clf_s, n_iter, C, _ in rows:
-        print(f"| {name} | {count} | {100 * acc:.2f}% | {fit_s:.0f} | {train_s + test_s:.0f} | "
-              f"{clf_s:.0f} | {n_iter} | {C:g} | {ref.peak_memory_mib() / 1024:.2f} |")
+    print("\n| features | count | test accuracy | with test-time mirroring | stack fit (s) "
+          "| features (s) | classifier (s) | SVM iterations | C | peak memory (GB) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, count, acc, clf_s, n_iter, C, _, mirrored in rows:
+        mirrored = "" if mirrored is None else f"{100 * mirrored:.2f}%"
+        print(f"| {name} | {count} | {100 * acc:.2f}% | {mirrored} | {fit_s:.0f} | "
+              f"{train_s + test_s:.0f} | {clf_s:.0f} | {n_iter} | {C:g} | "
+              f"{ref.peak_memory_mib() / 1024:.2f} |")
     return 0
+
+
+def report(name, result):
+    accuracy, clf_s, _, C, scores, mirrored = result
+    extra = "" if mirrored is None else f" (with test-time mirroring {100 * mirrored:.2f}%)"
+    print(f"{name}: test {100 * accuracy:.2f}%{extra}  classifier {clf_s:.0f} s  "
+          f"C {C:g} {scores or ''}", flush=True)
 
 
 if __name__ == "__main__":

@@ -557,10 +557,22 @@ def _sweep_C(fit, val, y_train, n_fit, Cs, svm_options):
     return best, scores, models[best]
 
 
-def predict_l2svm(model, X):
-    """Class of largest decision value ``X @ coef + intercept``."""
+def decision_l2svm(model, X):
+    """Decision values ``X @ coef + intercept``, (n_samples, n_classes) float64."""
     X = np.asarray(X)
-    scores = (X @ model.coef.astype(X.dtype)).astype(np.float64) + model.intercept
+    return (X @ model.coef.astype(X.dtype)).astype(np.float64) + model.intercept
+
+
+def predict_l2svm(model, X, *views):
+    """Class of largest decision value ``X @ coef + intercept``.
+
+    ``views``, features of other views of the same samples (for example of the
+    mirrored images), add their decision values to ``X``'s before the argmax:
+    the prediction of the averaged decision values.
+    """
+    scores = decision_l2svm(model, X)
+    for V in views:
+        scores += decision_l2svm(model, V)
     return model.classes[np.argmax(scores, axis=1)]
 
 

@@ -47,6 +47,16 @@ def test_newton_matches_liblinear(digits, C):
     np.testing.assert_array_equal(ref.predict_l2svm(model, X), svc.predict(X))
 
 
+def test_predict_with_views_averages_decision_values(digits):
+    X, y = digits
+    model = ref.train_l2svm(X, y, C=1.0, solver="newton")
+    mirrored = X[:, ::-1].copy()
+    scores = (X @ model.coef + model.intercept) + (mirrored @ model.coef + model.intercept)
+    expected = model.classes[np.argmax(scores, axis=1)]
+    np.testing.assert_array_equal(ref.predict_l2svm(model, X, mirrored), expected)
+    np.testing.assert_array_equal(ref.predict_l2svm(model, X, X), ref.predict_l2svm(model, X))
+
+
 def test_newton_and_lbfgs_reach_the_same_optimum(digits):
     X, y = digits
     newton = ref.train_l2svm(X, y, C=10.0, solver="newton", tol=1e-6)
