@@ -17,6 +17,8 @@ Run from the repository root (needs ../shared/data/cifar10_jpeg_q75.npz)::
     # C chosen on 10,000 held-out training images, features kept for later runs
     python benchmarks/cifar10_coates.py --runs skconv:4000 --C 10 30 100 \
         --features-dir benchmarks/results/features
+    # also average the decision values over each test image and its mirror image
+    python benchmarks/cifar10_coates.py --runs skconv:1600 --mirror-test
 
 The data file is CIFAR-10 decoded from JPEG quality 75: accuracies are labelled
 "CIFAR-10 (JPEG q75)" and sit below the published 77.9 % / 79.6 % (original pixels).
@@ -57,15 +59,19 @@ def cached(args, which, n_filters, compute):
     path = cache_path(args, which, n_filters)
     if path is not None and path.is_file():
         with np.load(path) as data:
-            timings = json.loads(str(data["timings"]))
-            return (data["F_train"], data["y_train"], data["F_test"], data["y_test"],
-                    timings, True)
-    F_train, y_train, F_test, y_test, timings = compute(args, n_filters)
+            # saved without the mirrored test features: compute everything again
+            if not args.mirror_test or "F_mirror" in data.files:
+                timings = json.loads(str(data["timings"]))
+                F_mirror = data["F_mirror"] if args.mirror_test else None
+                return (data["F_train"], data["y_train"], data["F_test"], data["y_test"],
+                        F_mirror, timings, True)
+    F_train, y_train, F_test, y_test, F_mirror, timings = compute(args, n_filters)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        mirrored = {} if F_mirror is None else {"F_mirror": F_mirror}
         np.savez(path, F_train=F_train, y_train=y_train, F_test=F_test, y_test=y_test,
-                 timings=json.dumps(timings))
-    return F_train, y_train, F_test, y_test, timings, False
+                 timings=json.dumps(timings), **mirrored)
+    return F_train, y_train, F_test, y_test, F_mirror, timings, False
 
 
 def run_skconv(args, n_filters):
@@ -99,7 +105,12 @@ def skconv_features(args, n_filters):
     t0 = time.perf_counter()
     F_test = pool.transform(conv.transform(X_test))
     timings["test features"] = time.perf_counter() - t0
-    return F_train, y_train, F_test, y_test, timings
+    F_mirror = None
+    if args.mirror_test:
+        t0 = time.perf_counter()
+        F_mirror = pool.transform(conv.transform(ref.mirror_images(X_test)))
+        timings["mirrored test features"] = time.perf_counter() - t0
+    return F_train, y_train, F_test, y_test, F_mirror, timings
 
 
 def reference_features(args, n_filters):
@@ -115,10 +126,15 @@ def reference_features(args, n_filters):
     t0 = time.perf_counter()
     F_test = ref.extract_features(X_test, dictionary)
     timings["test features"] = time.perf_counter() - t0
-    return F_train, y_train, F_test, y_test, timings
+    F_mirror = None
+    if args.mirror_test:
+        t0 = time.perf_counter()
+        F_mirror = ref.extract_features(ref.mirror_images(X_test), dictionary)
+        timings["mirrored test features"] = time.perf_counter() - t0
+    return F_train, y_train, F_test, y_test, F_mirror, timings
 
 
-def classify(args, F_train, y_train, F_test, y_test, timings, from_cache):
+def classify(args, F_train, y_train, F_test, y_test, F_mirror, timings, from_cache):
     n_images = len(F_train) + len(F_test)
     t0 = time.perf_counter()
     if len(args.C) > 1:
@@ -127,11 +143,15 @@ def classify(args, F_train, y_train, F_test, y_test, timings, from_cache):
                                            verbose=args.verbose)
     else:
         C, val_scores, init = args.C[0], {}, None
-    S_train, S_test = ref.standardize(F_train, F_test)
-    del F_train, F_test
+    S_train, S_test, *S_mirror = ref.standardize(
+        F_train, F_test, *([] if F_mirror is None else [F_mirror]))
+    del F_train, F_test, F_mirror
     model = ref.train_l2svm(S_train, y_train, C=C, max_iter=args.svm_iter, solver=args.solver,
                             verbose=args.verbose, init=init)
     test_acc = float(np.mean(ref.predict_l2svm(model, S_test) == y_test))
+    mirrored_acc = None
+    if S_mirror:
+        mirrored_acc = float(np.mean(ref.predict_l2svm(model, S_test, *S_mirror) == y_test))
     train_acc = float(np.mean(ref.predict_l2svm(model, S_train) == y_train))
     timings["classifier"] = time.perf_counter() - t0
     extraction = timings["dictionary"] + timings["train features"] + timings["test features"]
@@ -142,6 +162,7 @@ def classify(args, F_train, y_train, F_test, y_test, timings, from_cache):
         "peak_mib": peak_mib(),
         "train_accuracy": train_acc,
         "test_accuracy": test_acc,
+        "mirrored_test_accuracy": mirrored_acc,
         "svm_iterations": model.n_iter,
         "C": C,
         "validation": {str(k): v for k, v in val_scores.items()},
@@ -181,6 +202,9 @@ def main():
         "--runs", default="reference:1600,skconv:1600,skconv:4000",
         help="comma-separated which:n_filters, which in {reference, skconv}",
     )
+    parser.add_argument("--mirror-test", action="store_true",
+                        help="also classify each test image by the SVM's decision values averaged "
+                        "over it and its mirror image (test-time mirroring; training unchanged)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -196,15 +220,18 @@ def main():
         cmd = [sys.executable, __file__, "--child", "--runs", spec, "--C", *map(str, args.C)]
         cmd += [
             f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items()
-            if k not in ("runs", "child", "C", "verbose") and v is not None
+            if k not in ("runs", "child", "C", "verbose", "mirror_test") and v is not None
         ]
-        if args.verbose:
-            cmd.append("--verbose")
+        cmd += [flag for flag, on in (("--verbose", args.verbose),
+                                      ("--mirror-test", args.mirror_test)) if on]
         out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         results.append((spec, result))
         t = result["timings"]
-        print(f"{spec:<16} test {100 * result['test_accuracy']:.2f}%  train "
+        mirrored = result["mirrored_test_accuracy"]
+        print(f"{spec:<16} test {100 * result['test_accuracy']:.2f}%"
+              + ("" if mirrored is None else f" (with test-time mirroring {100 * mirrored:.2f}%)")
+              + "  train "
               f"{100 * result['train_accuracy']:.2f}%  dictionary {t['dictionary']:.0f} s  "
               f"features {t['train features'] + t['test features']:.0f} s "
               f"({result['images_per_s']:.0f} images/s)  classifier {t['classifier']:.0f} s  "
@@ -213,13 +240,17 @@ def main():
               + ("  [features from cache]" if result["features_from_cache"] else ""),
               flush=True)
 
-    print("\n| pipeline | filters | test accuracy | dictionary (s) | train features (s) "
-          "| test features (s) | extraction total (s) | images/s | classifier (s) | peak memory (GB) | C |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| pipeline | filters | test accuracy | with test-time mirroring | dictionary (s) "
+          "| train features (s) | test features (s) | extraction total (s) | images/s "
+          "| classifier (s) | peak memory (GB) | C |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for spec, r in results:
         which, k = spec.split(":")
         t = r["timings"]
-        print(f"| {which} | {k} | {100 * r['test_accuracy']:.2f}% | {t['dictionary']:.1f} | "
+        mirrored = r["mirrored_test_accuracy"]
+        mirrored = "" if mirrored is None else f"{100 * mirrored:.2f}%"
+        print(f"| {which} | {k} | {100 * r['test_accuracy']:.2f}% | {mirrored} | "
+              f"{t['dictionary']:.1f} | "
               f"{t['train features']:.1f} | {t['test features']:.1f} | {r['extraction_s']:.1f} | "
               f"{r['images_per_s']:.0f} | {t['classifier']:.1f} | {r['peak_mib'] / 1024:.2f} | "
               f"{r['C']:g} |")

@@ -118,11 +118,6 @@ def classify(F_train, y_train, F_test, y_test, Cs, n_val, max_iter, solver="newt
     return accuracy, time.perf_counter() - t0, model.n_iter, C, scores, mirrored
 
 
-def mirror(images):
-    """The images flipped left to right ((n, rows, cols, channels))."""
-    return np.ascontiguousarray(images[:, :, ::-1])
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ref.DEFAULT_DATA)
@@ -207,7 +202,7 @@ def main(argv=None):
                 # (same settings and seed, so the same filters)
                 stack = build_stack(args).fit(X_train)
             t0 = time.perf_counter()
-            F_mirror = stack.transform(mirror(X_test))
+            F_mirror = stack.transform(ref.mirror_images(X_test))
             print(f"mirrored test features {time.perf_counter() - t0:.0f} s", flush=True)
             if mirror_path is not None:
                 np.savez(mirror_path, F_mirror=F_mirror)

@@ -557,6 +557,11 @@ def _sweep_C(fit, val, y_train, n_fit, Cs, svm_options):
     return best, scores, models[best]
 
 
+def mirror_images(images):
+    """The images flipped left to right ((n, rows, cols, channels)), as a new array."""
+    return np.ascontiguousarray(images[:, :, ::-1])
+
+
 def decision_l2svm(model, X):
     """Decision values ``X @ coef + intercept``, (n_samples, n_classes) float64."""
     X = np.asarray(X)
