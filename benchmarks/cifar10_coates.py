@@ -59,7 +59,8 @@ def cached(args, which, n_filters, compute):
     path = cache_path(args, which, n_filters)
     if path is not None and path.is_file():
         with np.load(path) as data:
-            # saved without the mirrored test features: compute everything again
+            # a file saved without the mirrored test features cannot serve
+            # --mirror-test (the dictionary is not saved): compute everything again
             if not args.mirror_test or "F_mirror" in data.files:
                 timings = json.loads(str(data["timings"]))
                 F_mirror = data["F_mirror"] if args.mirror_test else None

@@ -32,6 +32,7 @@ Run from the repository root (needs ../shared/data/cifar10_jpeg_q75.npz)::
     python benchmarks/cifar10_stack.py --n-train 10000 --n-test 2000 --first-layer
     # keep the features, to classify them again without recomputing them
     python benchmarks/cifar10_stack.py --features-dir benchmarks/results/features
+    # also classify each test image together with its mirror image
     python benchmarks/cifar10_stack.py --mirror-test
 
 The data file is CIFAR-10 decoded from JPEG quality 75: accuracies are labelled
