@@ -48,9 +48,11 @@ def peak_mib():
 def cache_path(args, which, n_filters):
     if args.features_dir is None:
         return None
+    # the reference always seeds k-means with scikit-learn's k-means++
+    init = f"_{args.init}" if which == "skconv" else ""
     return args.features_dir / (
         f"{which}_{n_filters}_train{args.n_train}_test{args.n_test}_patches{args.n_patches}"
-        f"_iter{args.kmeans_iter}_seed{args.seed}.npz"
+        f"_iter{args.kmeans_iter}_seed{args.seed}{init}.npz"
     )
 
 
@@ -92,6 +94,7 @@ def skconv_features(args, n_filters):
         n_filters=n_filters,
         kernel_size=6,
         n_patches=args.n_patches,
+        init=args.init,
         max_iter=args.kmeans_iter,
         random_state=args.seed,
         n_jobs=-1,
@@ -196,6 +199,9 @@ def main():
                         help="at most this many L-BFGS iterations or Newton steps")
     parser.add_argument("--solver", choices=["newton", "lbfgs"], default="newton",
                         help="SVM solver, both for the same objective (see coates_reference.py)")
+    parser.add_argument("--init", choices=["gaussian", "k-means++"], default="gaussian",
+                        help="how skconv's k-means starts (KMeansConv's init); the reference "
+                        "always uses scikit-learn's k-means++")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true",
                         help="print the SVM solver's progress to stderr")

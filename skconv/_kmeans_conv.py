@@ -16,6 +16,7 @@ from ._zca import ZCA
 __all__ = ["KMeansConv"]
 
 _ALGORITHMS = ("kmeans", "minibatch", "spherical")
+_INITS = ("gaussian", "k-means++")
 
 
 def _kernel_tuple(kernel_size, name="kernel_size"):
@@ -61,6 +62,12 @@ class KMeansConv(BaseConv):
     algorithm : {"kmeans", "minibatch", "spherical"}, default="kmeans"
         Lloyd's k-means (scikit-learn), mini-batch k-means, or spherical (gain-shape)
         k-means with unit-norm centroids (Coates & Ng, 2012).
+    init : {"gaussian", "k-means++"}, default="k-means++"
+        How k-means starts: ``"gaussian"``, small random vectors around the
+        patches' mean as in Coates et al.'s code (for ``"spherical"``, random unit
+        vectors, as in Coates & Ng 2012), or ``"k-means++"`` seeding. With many
+        filters k-means++ spends centroids on rare outlying patches; see
+        :func:`skconv._kmeans.fit_centroids` for the details.
     max_iter : int, default=50
         k-means iterations (Coates et al. ran 50).
     normalize : bool, default=True
@@ -150,6 +157,7 @@ class KMeansConv(BaseConv):
         *,
         n_patches=400000,
         algorithm="kmeans",
+        init="k-means++",
         max_iter=50,
         normalize=True,
         norm_eps="auto",
@@ -170,6 +178,7 @@ class KMeansConv(BaseConv):
         self.kernel_size = kernel_size
         self.n_patches = n_patches
         self.algorithm = algorithm
+        self.init = init
         self.max_iter = max_iter
         self.normalize = normalize
         self.norm_eps = norm_eps
@@ -195,6 +204,7 @@ class KMeansConv(BaseConv):
         check_int(self.n_patches, "n_patches", min_val=2)
         check_int(self.max_iter, "max_iter", min_val=1)
         check_option(self.algorithm, "algorithm", _ALGORITHMS)
+        check_option(self.init, "init", _INITS)
         for name in ("normalize", "whiten"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
@@ -258,6 +268,7 @@ class KMeansConv(BaseConv):
             U.astype(np.float32),
             self.n_filters,
             algorithm=self.algorithm,
+            init=self.init,
             max_iter=self.max_iter,
             random_state=rng,
             return_n_iter=True,

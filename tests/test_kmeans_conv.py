@@ -230,6 +230,22 @@ def test_minibatch_algorithm():
     assert_matches_reference(est, X, est.transform(X), 1e-3)
 
 
+@pytest.mark.parametrize("algorithm", ["kmeans", "minibatch", "spherical"])
+def test_gaussian_init(algorithm):
+    X = _pixels((6, 12, 12, 3))
+    params = dict(n_filters=10, kernel_size=4, n_patches=500, algorithm=algorithm)
+    est = KMeansConv(init="gaussian", random_state=0, **params).fit(X)
+    C = est.centroids_.reshape(10, -1)
+    assert np.all(np.isfinite(C))
+    assert len(np.unique(C.round(4), axis=0)) == 10
+    # The start is part of the fit: same seed, same filters; other start, others.
+    again = KMeansConv(init="gaussian", random_state=0, **params).fit(X)
+    np.testing.assert_array_equal(est.filters_, again.filters_)
+    other = KMeansConv(init="k-means++", random_state=0, **params).fit(X)
+    assert not np.allclose(est.filters_, other.filters_)
+    assert_matches_reference(est, X, est.transform(X), 1e-3)
+
+
 def test_random_state_reproducible_and_seed_dependent():
     X = _pixels((6, 10, 10, 3))
     params = dict(n_filters=6, kernel_size=3, n_patches=300)
@@ -327,6 +343,7 @@ def test_more_filters_than_patches_raises():
         ({"n_filters": 0}, ValueError, "n_filters"),
         ({"n_filters": 2.5}, TypeError, "n_filters"),
         ({"algorithm": "x"}, ValueError, "algorithm"),
+        ({"init": "random"}, ValueError, "init"),
         ({"whiten": "yes"}, TypeError, "whiten"),
         ({"normalize": 1}, TypeError, "normalize"),
         ({"norm_eps": -1}, ValueError, "norm_eps"),

@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
 from skconv._kmeans import (
+    _gaussian_init,
     _kmeans_plusplus,
+    _lloyd,
     _spherical_init,
     _spherical_kmeans,
     _spherical_pass,
@@ -257,10 +259,11 @@ def test_spherical_init_draws_distinct_clusters():
     assert len(set(best)) == 6
 
 
+@pytest.mark.parametrize("init", ["k-means++", "gaussian"])
 @pytest.mark.parametrize("algorithm", ["kmeans", "minibatch", "spherical"])
-def test_reproducible(algorithm):
+def test_reproducible(algorithm, init):
     X = np.random.RandomState(8).randn(800, 6).astype(np.float32)
-    kw = dict(algorithm=algorithm, random_state=3, max_iter=5, batch_size=128)
+    kw = dict(algorithm=algorithm, init=init, random_state=3, max_iter=5, batch_size=128)
     a = fit_centroids(X, 7, **kw)
     b = fit_centroids(X, 7, **kw)
     np.testing.assert_array_equal(a, b)
@@ -302,6 +305,8 @@ def test_fit_centroids_does_not_modify_input():
         ({"n_clusters": 2, "tol": -1.0}, ValueError, "tol must be"),
         ({"n_clusters": 2, "batch_size": 0}, ValueError, "batch_size must be >= 1"),
         ({"n_clusters": 2, "n_init": 0}, ValueError, "n_init must be >= 1"),
+        ({"n_clusters": 2, "init": "random"}, ValueError, "init must be one of"),
+        ({"n_clusters": 2, "init": None}, ValueError, "init must be one of"),
     ],
 )
 def test_fit_centroids_errors(kwargs, error, match):
@@ -310,13 +315,75 @@ def test_fit_centroids_errors(kwargs, error, match):
         fit_centroids(X, **kwargs)
 
 
+@pytest.mark.parametrize("init", ["k-means++", "gaussian"])
 @pytest.mark.parametrize("algorithm", ["kmeans", "minibatch", "spherical"])
-def test_return_n_iter(algorithm):
+def test_return_n_iter(algorithm, init):
     X = np.random.RandomState(11).randn(400, 4).astype(np.float32)
-    centroids, n_iter = fit_centroids(
-        X, 5, algorithm=algorithm, max_iter=7, random_state=0, return_n_iter=True
-    )
+    kw = dict(algorithm=algorithm, init=init, max_iter=7, random_state=0)
+    centroids, n_iter = fit_centroids(X, 5, return_n_iter=True, **kw)
     assert 1 <= n_iter <= 7
-    np.testing.assert_array_equal(
-        centroids, fit_centroids(X, 5, algorithm=algorithm, max_iter=7, random_state=0)
-    )
+    np.testing.assert_array_equal(centroids, fit_centroids(X, 5, **kw))
+
+
+# ------------------------------------------------------------ gaussian init
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gaussian_init_kmeans_recovers_centers(seed):
+    X, centers = _blobs(k=4, seed=seed)
+    D = fit_centroids(X, 4, init="gaussian", n_init=5, random_state=seed, batch_size=256)
+    assert D.shape == centers.shape and D.dtype == np.float32
+    dist = np.linalg.norm(D[:, None] - centers[None], axis=-1)
+    rows, cols = linear_sum_assignment(dist)
+    assert dist[rows, cols].max() < 0.1
+
+
+def test_gaussian_init_statistics():
+    rng = np.random.RandomState(0)
+    X = (5.0 + 3.0 * rng.randn(20_000, 4)).astype(np.float32)
+    C = _gaussian_init(X, 20_000, np.random.RandomState(1))
+    assert C.dtype == np.float32
+    C = C.astype(np.float64)
+    # around the data mean (5), deviation 0.1 x the data's RMS deviation (3)
+    spread = np.sqrt(X.astype(np.float64).var(axis=0).mean())
+    np.testing.assert_allclose(C.mean(axis=0), X.mean(axis=0, dtype=np.float64), atol=0.01)
+    np.testing.assert_allclose(C.std(axis=0), 0.1 * spread, rtol=0.03)
+
+
+@pytest.mark.parametrize("batch_size", [7, 4096])
+def test_lloyd_matches_scikit_learn_from_same_start(batch_size):
+    # Both run plain Lloyd iterations from the same centroids; with no empty
+    # cluster they must agree (float64 input, so to rounding).
+    from sklearn.cluster import KMeans
+
+    X, centers = _blobs(n=600, k=5, dim=3, seed=4)
+    X = X.astype(np.float64) + np.random.RandomState(5).randn(600, 3) * 4.0
+    C0 = X[[0, 50, 100, 150, 200]].copy()
+    ours, inertia, n_iter = _lloyd(X, C0, 4, 0.0, batch_size)
+    km = KMeans(5, init=C0, n_init=1, max_iter=4, tol=0.0, algorithm="lloyd").fit(X)
+    np.testing.assert_allclose(ours, km.cluster_centers_, rtol=1e-10, atol=1e-10)
+    nearest = ((X[:, None] - ours[None]) ** 2).sum(-1).min(axis=1).sum()
+    np.testing.assert_allclose(inertia, nearest, rtol=1e-10)
+    assert 1 <= n_iter <= 4
+
+
+def test_lloyd_restarts_empty_cluster_at_mean():
+    X = np.random.RandomState(6).randn(500, 3)
+    C0 = np.array([[0.5, 0.0, 0.0], [-0.5, 0.0, 0.0], [1e3, 1e3, 1e3]])  # the last one wins nothing
+    C, _, _ = _lloyd(X, C0, 1, 0.0, 64)
+    np.testing.assert_allclose(C[2], X.mean(axis=0), rtol=1e-12)
+    left = X[:, 0] >= 0
+    np.testing.assert_allclose(C[0], X[left].mean(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(C[1], X[~left].mean(axis=0), rtol=1e-10)
+
+
+def test_lloyd_stops_when_assignments_repeat():
+    X, _ = _blobs(n=400, k=3, dim=2, seed=7)
+    _, _, n_iter = _lloyd(X, X[[0, 1, 2]].copy(), 100, 0.0, 128)
+    assert n_iter < 100
+
+
+def test_gaussian_init_spherical_unit_norm():
+    X, centers = _directions(seed=3)
+    D = fit_centroids(X, 5, algorithm="spherical", init="gaussian", n_init=3, random_state=0)
+    np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1.0, rtol=1e-6)
