@@ -1,10 +1,13 @@
 """Coates et al. (2011) on CIFAR-10: skconv's KMeansConv against a plain reference.
 
 Both pipelines learn 6x6x3 k-means filters from 400,000 contrast-normalized,
-ZCA-whitened patches (50 Lloyd iterations), encode every 6x6 position of every
-image with the triangle activation, sum-pool the four quadrants, standardize and
-train the same one-vs-rest squared-hinge linear SVM (C = 100, the authors'
-objective; truncated Newton, or ``--solver lbfgs`` for the authors' L-BFGS).
+ZCA-whitened patches (50 Lloyd iterations; skconv starts from small Gaussian
+centroids as the authors' code does, ``--init gaussian``, or from k-means++,
+``--init k-means++``; the reference from scikit-learn's k-means++), encode
+every 6x6 position of every image with the triangle activation, sum-pool the
+four quadrants, standardize and train the same one-vs-rest squared-hinge
+linear SVM (C = 100, the authors' objective; truncated Newton, or
+``--solver lbfgs`` for the authors' L-BFGS).
 The reference (``coates_reference.py``) builds explicit patch matrices and
 whitens them; skconv folds the whitening into the filters and streams the maps
 into the pooling.
