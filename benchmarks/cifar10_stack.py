@@ -59,12 +59,13 @@ def build_stack(args):
     pool1 = Pool(size=args.pool1_size, stride=args.pool1_stride, method=args.pool1_method)
     return LayerwiseStack(
         [
-            ("conv1", KMeansConv(args.n1, 6, n_patches=args.n_patches1, n_jobs=-1)),
+            ("conv1", KMeansConv(args.n1, 6, n_patches=args.n_patches1, init=args.init,
+                                 n_jobs=-1)),
             ("pool1", pool1),
             (
                 "conv2",
                 ReceptiveFieldConv(
-                    KMeansConv(args.n2, args.kernel2, n_patches=args.n_patches2),
+                    KMeansConv(args.n2, args.kernel2, n_patches=args.n_patches2, init=args.init),
                     n_groups=args.n_groups,
                     group_size=args.group_size,
                     n_jobs=-1,
@@ -86,7 +87,7 @@ def cache_path(args):
         f"stack_n1{args.n1}_p{args.n_patches1}_pool{args.pool1_method}{args.pool1_size}"
         f"s{args.pool1_stride}_g{args.n_groups}x{args.group_size}_n2{args.n2}_k{args.kernel2}"
         f"_p{args.n_patches2}_fit{args.fit_subset}_train{args.n_train}_test{args.n_test}"
-        f"_seed{args.seed}.npz"
+        f"_seed{args.seed}_{args.init}.npz"
     )
 
 
@@ -153,6 +154,8 @@ def main(argv=None):
     parser.add_argument("--features-dir", type=Path, default=None,
                         help="save the stack's features here, and read them from here when "
                         "a run with the same settings saved them")
+    parser.add_argument("--init", choices=["gaussian", "k-means++"], default="gaussian",
+                        help="how the k-means of both layers starts (KMeansConv's init)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true",
                         help="print the SVM solver's progress to stderr")

@@ -105,6 +105,7 @@ def run(args):
             kernel_size=kernel,
             n_patches=args.n_patches,
             encoding=args.encoding,
+            init=args.init,
             random_state=args.seed,
             n_jobs=-1,
         )
@@ -174,6 +175,8 @@ def main(argv=None):
                         "training images and report the test accuracy of that C only")
     parser.add_argument("--n-patches", type=int, default=400_000)
     parser.add_argument("--encoding", default="triangle")
+    parser.add_argument("--init", choices=["gaussian", "k-means++"], default="gaussian",
+                        help="how k-means starts (KMeansConv's init)")
     parser.add_argument("--max-iter", type=int, default=1000,
                         help="at most this many solver iterations (Newton steps for l2svm)")
     parser.add_argument("--solver", choices=["newton", "lbfgs"], default="newton",

@@ -184,11 +184,10 @@ def fit_centroids(
           with an empty cluster's centroid reset to the patches' mean (Coates
           et al. set it to zero, the mean of whitened patches), not moved to a
           distant patch as scikit-learn does; for ``"spherical"`` the Gaussian
-          vectors are normalized (Coates & Ng, 2012). On many clusters
-          k-means++ spends centroids on rare outlying patches: with 4,000
-          centroids on 400,000 whitened CIFAR-10 patches, 148 centroids ended
-          with fewer than 10 patches after k-means++ seeding and 62 after the
-          Gaussian start.
+          vectors are normalized (Coates & Ng, 2012). With many clusters,
+          k-means++ spends more centroids on rare outlying patches (it draws
+          seeds in proportion to their squared distance), which leaves more
+          clusters of a handful of patches than the Gaussian start does.
     max_iter : int, default=50
         Iterations (full passes over ``P``); Coates et al. (2011) ran 50.
     tol : float, default=0.0
