@@ -53,9 +53,10 @@ def cache_path(args, which, n_filters):
         return None
     # the reference always seeds k-means with scikit-learn's k-means++
     init = f"_{args.init}" if which == "skconv" else ""
+    eps = "" if args.whiten_eps == ref.ZCA_EPS else f"_whiten{args.whiten_eps:g}"
     return args.features_dir / (
         f"{which}_{n_filters}_train{args.n_train}_test{args.n_test}_patches{args.n_patches}"
-        f"_iter{args.kmeans_iter}_seed{args.seed}{init}.npz"
+        f"_iter{args.kmeans_iter}_seed{args.seed}{init}{eps}.npz"
     )
 
 
@@ -98,6 +99,7 @@ def skconv_features(args, n_filters):
         kernel_size=6,
         n_patches=args.n_patches,
         init=args.init,
+        whiten_eps=args.whiten_eps,
         max_iter=args.kmeans_iter,
         random_state=args.seed,
         n_jobs=-1,
@@ -124,7 +126,7 @@ def reference_features(args, n_filters):
     X_train, y_train, X_test, y_test = ref.load_cifar(args.data, args.n_train, args.n_test)
     dictionary, stages = ref.learn_dictionary(
         X_train, n_filters, n_patches=args.n_patches, max_iter=args.kmeans_iter,
-        random_state=args.seed,
+        random_state=args.seed, whiten_eps=args.whiten_eps,
     )
     timings = {"dictionary": sum(stages.values())}
     t0 = time.perf_counter()
@@ -205,6 +207,8 @@ def main():
     parser.add_argument("--init", choices=["gaussian", "k-means++"], default="gaussian",
                         help="how skconv's k-means starts (KMeansConv's init); the reference "
                         "always uses scikit-learn's k-means++")
+    parser.add_argument("--whiten-eps", type=float, default=ref.ZCA_EPS,
+                        help="ZCA regularizer added to the eigenvalues (the authors' 0.1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true",
                         help="print the SVM solver's progress to stderr")

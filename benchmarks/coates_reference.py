@@ -148,7 +148,8 @@ def run_kmeans(whitened, n_clusters, max_iter=50, random_state=0):
 
 
 def learn_dictionary(
-    images, n_filters, *, n_patches=400_000, max_iter=50, patch_size=PATCH_SIZE, random_state=0
+    images, n_filters, *, n_patches=400_000, max_iter=50, patch_size=PATCH_SIZE, random_state=0,
+    whiten_eps=ZCA_EPS,
 ):
     """Patches -> contrast normalization -> ZCA -> k-means.
 
@@ -167,7 +168,7 @@ def learn_dictionary(
 
     t0 = time.perf_counter()
     patches = contrast_normalize(patches)
-    mean, whiten = fit_zca(patches)
+    mean, whiten = fit_zca(patches, eps=whiten_eps)
     whitened = ((patches - mean) @ whiten).astype(np.float32)
     del patches
     timings["whitening"] = time.perf_counter() - t0
