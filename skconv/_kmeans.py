@@ -237,8 +237,9 @@ def fit_centroids(
     zero update) is re-seeded from a random normalized nonzero patch.
 
     The paper starts from normalized Gaussian vectors (``init="gaussian"``);
-    with ``init="k-means++"`` the centroids are seeded as in k-means++ (Arthur & Vassilvitskii, 2007) for this loss: each
-    is a normalized patch drawn with probability proportional to its residual
+    with ``init="k-means++"`` the centroids are seeded as in k-means++
+    (Arthur & Vassilvitskii, 2007) for this loss: each is a normalized patch
+    drawn with probability proportional to its residual
     ``||x||^2 - max_j (d_j . x)^2`` under the centroids chosen so far (the
     greedy variant: the best of ``2 + log(n_clusters)`` such draws), over a
     random subset of ``max(10000, 20 * n_clusters)`` patches. Random
@@ -386,7 +387,7 @@ def _lloyd(P, C, max_iter, tol, batch_size):
     """
     mean = P.mean(axis=0, dtype=np.float64)
     threshold = tol * float(np.mean(P.var(axis=0, dtype=np.float64)))
-    labels = previous = None
+    previous = None
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         labels, _, sums, counts = _lloyd_pass(P, C, batch_size)
@@ -425,13 +426,7 @@ def _lloyd_pass(P, C, batch_size, accumulate=True):
         sq = np.einsum("ij,ij->i", block, block, dtype=np.float64)
         inertia += float(np.sum(np.maximum(sq - 2.0 * best, 0.0)))
         if accumulate:
-            # S^T X for the one-hot assignment matrix of this block, as a
-            # sparse product: O(block size x dim) instead of a dense GEMM.
-            onehot = sp.csr_matrix(
-                (np.ones(stop - start), (idx, np.arange(stop - start))),
-                shape=(C.shape[0], stop - start),
-            )
-            sums += onehot @ block.astype(np.float64)
+            _add_cluster_sums(sums, idx, np.ones(stop - start), block)
     counts = np.bincount(labels, minlength=C.shape[0]) if accumulate else None
     return labels, inertia, sums, counts
 
@@ -477,14 +472,20 @@ def _spherical_pass(P, D, batch_size, accumulate):
         labels[start:stop] = idx
         codes[start:stop] = code
         if accumulate:
-            # S^T X for the one-hot code matrix S of this block, as a sparse
-            # product: O(block size x dim) instead of a dense GEMM.
-            S = sp.csr_matrix(
-                (code.astype(np.float64), (idx, np.arange(stop - start))),
-                shape=(D.shape[0], stop - start),
-            )
-            sums += S @ block.astype(np.float64)
+            _add_cluster_sums(sums, idx, code.astype(np.float64), block)
     return labels, codes, sums
+
+
+def _add_cluster_sums(sums, labels, weights, block):
+    """``sums[j] += sum of weights[i] * block[i] over the rows i with labels[i] == j`` (float64).
+
+    ``S^T X`` for the weighted one-hot assignment matrix ``S`` of the block, as a
+    sparse product: O(block size x dim) instead of a dense GEMM.
+    """
+    S = sp.csr_matrix(
+        (weights, (labels, np.arange(len(labels)))), shape=(sums.shape[0], len(labels))
+    )
+    sums += S @ block.astype(np.float64)
 
 
 def _random_patch_directions(P, count, rng, norms):

@@ -8,15 +8,12 @@ from sklearn.utils import check_random_state
 from . import _engine
 from ._base import BaseConv
 from ._encoding import encode
-from ._kmeans import fit_centroids, normalize_patches
+from ._kmeans import _ALGORITHMS, _INITS, fit_centroids, normalize_patches
 from ._patch import iter_patches
 from ._validation import check_float, check_int, check_option
 from ._zca import ZCA
 
 __all__ = ["KMeansConv"]
-
-_ALGORITHMS = ("kmeans", "minibatch", "spherical")
-_INITS = ("gaussian", "k-means++")
 
 
 def _kernel_tuple(kernel_size, name="kernel_size"):
