@@ -60,7 +60,7 @@ def build_stack(args):
     return LayerwiseStack(
         [
             ("conv1", KMeansConv(args.n1, 6, n_patches=args.n_patches1, init=args.init,
-                                 n_jobs=-1)),
+                                 whiten_eps=args.whiten_eps1, n_jobs=-1)),
             ("pool1", pool1),
             (
                 "conv2",
@@ -83,11 +83,12 @@ def cache_path(args):
     """Where ``--features-dir`` keeps the features of these settings."""
     if args.features_dir is None:
         return None
+    eps = "" if args.whiten_eps1 == 0.1 else f"_whiten{args.whiten_eps1:g}"
     return args.features_dir / (
         f"stack_n1{args.n1}_p{args.n_patches1}_pool{args.pool1_method}{args.pool1_size}"
         f"s{args.pool1_stride}_g{args.n_groups}x{args.group_size}_n2{args.n2}_k{args.kernel2}"
         f"_p{args.n_patches2}_fit{args.fit_subset}_train{args.n_train}_test{args.n_test}"
-        f"_seed{args.seed}_{args.init}.npz"
+        f"_seed{args.seed}_{args.init}{eps}.npz"
     )
 
 
@@ -156,6 +157,9 @@ def main(argv=None):
                         "a run with the same settings saved them")
     parser.add_argument("--init", choices=["gaussian", "k-means++"], default="gaussian",
                         help="how the k-means of both layers starts (KMeansConv's init)")
+    parser.add_argument("--whiten-eps1", type=float, default=0.1,
+                        help="first layer's ZCA regularizer (KMeansConv's whiten_eps; the "
+                        "authors' 0.1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true",
                         help="print the SVM solver's progress to stderr")
@@ -168,7 +172,8 @@ def main(argv=None):
     print(f"CIFAR-10 (JPEG q75): {len(X_train)} train / {len(X_test)} test images, "
           f"{os.cpu_count()} cores", flush=True)
     print(f"layer 1: {args.n1} 6x6 k-means filters, {args.pool1_method} pool "
-          f"{args.pool1_size}x{args.pool1_size} stride {args.pool1_stride}; layer 2: "
+          f"{args.pool1_size}x{args.pool1_size} stride {args.pool1_stride}, whiten_eps "
+          f"{args.whiten_eps1:g}; layer 2: "
           f"{args.n_groups} groups of {args.group_size} channels x {args.n2} "
           f"{args.kernel2}x{args.kernel2} filters; fit subset {args.fit_subset}", flush=True)
 

@@ -85,7 +85,7 @@ def run(args):
     print(
         f"MNIST: {len(X_train)} training and {len(X_test)} test images; "
         f"{os.cpu_count()} CPUs; n_patches={args.n_patches}, encoding={args.encoding}, "
-        f"classifier={args.classifier}, "
+        f"classifier={args.classifier}, init={args.init}, whiten_eps={args.whiten_eps:g}, "
         f"seed={args.seed}",
         flush=True,
     )
@@ -106,6 +106,7 @@ def run(args):
             n_patches=args.n_patches,
             encoding=args.encoding,
             init=args.init,
+            whiten_eps=args.whiten_eps,
             random_state=args.seed,
             n_jobs=-1,
         )
@@ -177,6 +178,9 @@ def main(argv=None):
     parser.add_argument("--encoding", default="triangle")
     parser.add_argument("--init", choices=["gaussian", "k-means++"], default="gaussian",
                         help="how k-means starts (KMeansConv's init)")
+    parser.add_argument("--whiten-eps", type=float, default=0.1,
+                        help="ZCA regularizer added to the eigenvalues (KMeansConv's whiten_eps; "
+                        "the authors' 0.1)")
     parser.add_argument("--max-iter", type=int, default=1000,
                         help="at most this many solver iterations (Newton steps for l2svm)")
     parser.add_argument("--solver", choices=["newton", "lbfgs"], default="newton",
