@@ -488,12 +488,17 @@ def _add_cluster_sums(sums, labels, weights, block):
     sums += S @ block.astype(np.float64)
 
 
+def _unit_gaussian(count, dim, dtype, rng):
+    """``count`` random unit vectors (normalized Gaussian, in float64), cast to ``dtype``."""
+    G = rng.standard_normal((count, dim))
+    return (G / np.linalg.norm(G, axis=1, keepdims=True)).astype(dtype)
+
+
 def _random_patch_directions(P, count, rng, norms):
     """``count`` normalized nonzero rows of P drawn at random (unit Gaussian if none)."""
     nonzero = np.flatnonzero(norms > 0)
     if nonzero.size == 0:
-        G = rng.standard_normal((count, P.shape[1])).astype(P.dtype)
-        return G / np.linalg.norm(G, axis=1, keepdims=True)
+        return _unit_gaussian(count, P.shape[1], P.dtype, rng)
     rows = nonzero[rng.randint(nonzero.size, size=count)]
     return P[rows] / norms[rows, None].astype(P.dtype)
 
@@ -538,8 +543,7 @@ def _spherical_init(P, n_clusters, rng, norms):
 def _spherical_kmeans(P, n_clusters, max_iter, tol, batch_size, rng, init="k-means++"):
     norms = np.linalg.norm(P, axis=1)
     if init == "gaussian":
-        G = rng.standard_normal((n_clusters, P.shape[1]))
-        D = (G / np.linalg.norm(G, axis=1, keepdims=True)).astype(P.dtype)
+        D = _unit_gaussian(n_clusters, P.shape[1], P.dtype, rng)
     else:
         D = _spherical_init(P, n_clusters, rng, norms)
     n_iter = 0
