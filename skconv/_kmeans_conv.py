@@ -82,7 +82,7 @@ class KMeansConv(BaseConv):
     whiten_eps : float, default=0.1
         Added to the covariance eigenvalues of the normalized patches (Coates et
         al.'s 0.1). Larger values whiten less: on JPEG-compressed CIFAR-10 images
-        1.0 classified better than 0.1 (BENCHMARKS.md).
+        1.0 classified better than both 0.1 and 3.0 (BENCHMARKS.md).
     encoding : {"triangle", "hard", "soft_threshold", "relu", "split", "identity", None}, default="triangle"
         ``"triangle"``: ``max(0, mean(z) - z_k)`` on distances ``z``; ``"hard"``: 1
         for the nearest centroid, 0 elsewhere; ``"soft_threshold"``:
