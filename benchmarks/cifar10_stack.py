@@ -83,7 +83,7 @@ def cache_path(args):
     """Where ``--features-dir`` keeps the features of these settings."""
     if args.features_dir is None:
         return None
-    eps = "" if args.whiten_eps1 == 0.1 else f"_whiten{args.whiten_eps1:g}"
+    eps = "" if args.whiten_eps1 == ref.ZCA_EPS else f"_whiten{args.whiten_eps1:g}"
     return args.features_dir / (
         f"stack_n1{args.n1}_p{args.n_patches1}_pool{args.pool1_method}{args.pool1_size}"
         f"s{args.pool1_stride}_g{args.n_groups}x{args.group_size}_n2{args.n2}_k{args.kernel2}"
@@ -157,7 +157,7 @@ def main(argv=None):
                         "a run with the same settings saved them")
     parser.add_argument("--init", choices=["gaussian", "k-means++"], default="gaussian",
                         help="how the k-means of both layers starts (KMeansConv's init)")
-    parser.add_argument("--whiten-eps1", type=float, default=0.1,
+    parser.add_argument("--whiten-eps1", type=float, default=ref.ZCA_EPS,
                         help="first layer's ZCA regularizer (KMeansConv's whiten_eps; the "
                         "authors' 0.1)")
     parser.add_argument("--seed", type=int, default=0)

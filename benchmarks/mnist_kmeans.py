@@ -178,7 +178,7 @@ def main(argv=None):
     parser.add_argument("--encoding", default="triangle")
     parser.add_argument("--init", choices=["gaussian", "k-means++"], default="gaussian",
                         help="how k-means starts (KMeansConv's init)")
-    parser.add_argument("--whiten-eps", type=float, default=0.1,
+    parser.add_argument("--whiten-eps", type=float, default=ref.ZCA_EPS,
                         help="ZCA regularizer added to the eigenvalues (KMeansConv's whiten_eps; "
                         "the authors' 0.1)")
     parser.add_argument("--max-iter", type=int, default=1000,

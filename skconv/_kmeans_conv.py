@@ -57,7 +57,7 @@ class KMeansConv(BaseConv):
         Training patches drawn at random positions of random samples (all of them
         when there are fewer). Large dictionaries want more: on CIFAR-10 (JPEG
         q75) 4,000 filters classified better from 1,000,000 patches than from
-        400,000, 1,600 filters the same (BENCHMARKS.md).
+        400,000, 1,600 filters equally well from either (BENCHMARKS.md).
     algorithm : {"kmeans", "minibatch", "spherical"}, default="kmeans"
         Lloyd's k-means (scikit-learn's from k-means++, skconv's own iterations from
         the Gaussian start), mini-batch k-means, or spherical (gain-shape) k-means
