@@ -11,9 +11,11 @@ from ._families import EdgeConv, GaborConv, RandomConv
 from ._kmeans_conv import KMeansConv
 from ._lcn import LocalContrastNorm
 from ._maps import FeatureMaps
-from ._patch import PCAConv, PatchConv
+from ._grouping import channel_similarity, group_channels
+from ._patch_families import PCAConv, PatchConv
 from ._pool import Pool
-from ._stack import LayerwiseStack, ReceptiveFieldConv, channel_similarity, group_channels
+from ._receptive_field import ReceptiveFieldConv
+from ._stack import LayerwiseStack
 from ._zca import ZCA
 
 __version__ = "0.1.0.dev0"

@@ -7,29 +7,71 @@ transpose live here.
 """
 
 import numpy as np
-from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import _engine
 from ._encoding import ENCODINGS, encode, n_encoded_channels
 from ._maps import FeatureMaps, is_variable_size
 from ._validation import (
-    as_image_batch,
+    check_batch_size,
+    check_bool,
     check_dtype,
     check_float,
+    check_input,
     check_int,
     check_int_tuple,
     check_n_jobs,
     check_option,
+    check_padding,
+    restore_layout,
 )
 
-__all__ = ["BaseConv"]
+__all__ = ["BaseConv", "MapsTransformerMixin"]
 
 _AUTO_BATCH_BYTES = 16 * 2**20
 
 
-class BaseConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class MapsTransformerMixin(TransformerMixin):
+    """Mixin of the transformers whose output is feature maps (N-D, usually lazy).
+
+    scikit-learn's ``set_output`` wraps 2-D output in DataFrames; it cannot wrap
+    maps, but ``Pipeline.set_output`` asks every step. So these transformers opt out
+    of the automatic wrapping (every subclass too) and accept the request, leaving
+    their maps untouched; the 2-D step after them (``Pool``) wraps its features.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        kwargs.setdefault("auto_wrap_output_keys", None)
+        super().__init_subclass__(**kwargs)
+
+    def set_output(self, *, transform=None):
+        """Accept an output container request; feature maps are returned untouched.
+
+        This lets ``Pipeline(...).set_output(transform="pandas")`` configure a
+        pipeline with this step: the pooled features of a later step come out as a
+        DataFrame, the maps of this one stay maps.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            The container asked for; it has no effect on feature maps.
+
+        Returns
+        -------
+        self : object
+        """
+        check_option(transform, "transform", (None, "default", "pandas", "polars"))
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = False
+        return tags
+
+
+class BaseConv(MapsTransformerMixin, BaseEstimator):
     """Base class of the convolutional transformers (not for direct use).
 
     Subclasses define ``__init__`` with their own parameters plus the shared ones
@@ -68,78 +110,39 @@ class BaseConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     # --- validation -----------------------------------------------------------
     def _check_params(self):
         d = self._spatial_ndim()
-        if d not in (1, 2, 3):
-            raise ValueError(f"only 1-D, 2-D and 3-D kernels are supported, got {d}-D.")
         self._stride = check_int_tuple(self.stride, "stride", d)
         self._dilation = check_int_tuple(self.dilation, "dilation", d)
         self._groups = check_int(self.groups, "groups", min_val=1)
-        if not isinstance(self.flip, (bool, np.bool_)):
-            raise TypeError(f"flip must be a bool, got {self.flip!r}.")
+        check_bool(self.flip, "flip")
         check_option(self.encoding, "encoding", ENCODINGS + tuple(self._extra_encodings))
         check_float(self.alpha, "alpha")
-        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
-            check_int(self.batch_size, "batch_size", min_val=1)
+        check_batch_size(self.batch_size)
         check_n_jobs(self.n_jobs)
         self._dtype = check_dtype(self.dtype)
-        if isinstance(self.padding, str):
-            check_option(self.padding, "padding", ("valid", "same", "full"))
+        check_padding(self.padding, d)
         return d
 
     def _check_input(self, X, *, reset):
         """Validate ``X`` and bring it to ``(n, *spatial, c)`` (or a list, or FeatureMaps)."""
-        d = self._spatial_ndim()
-        name = "X"
-        if isinstance(X, FeatureMaps):
-            if X.spatial_ndim != d:
-                raise ValueError(
-                    f"X holds {X.spatial_ndim}-D feature maps but this transformer has "
-                    f"{d}-D kernels."
-                )
-            Xv = X
-            layout = "nd"
-        elif isinstance(X, (list, tuple)) and len(X) > 0 and all(
-            hasattr(x, "shape") for x in X
-        ):
-            Xv = as_image_batch(X, ndim=d, dtype=self._dtype, name=name)
-            layout = "list"
-        else:
-            if not (hasattr(X, "iloc") or issparse(X) or isinstance(X, np.ndarray)):
-                X = np.asarray(X)
-            ndim = X.ndim
-            if ndim == 2:
-                # Flat (n_samples, n_features) data goes through scikit-learn's own
-                # validation, so feature names and n_features_in_ behave as usual.
-                X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
-                layout = "flat" if self.input_shape is not None else "nochannel"
-            else:
-                layout = "nochannel" if ndim == d + 1 else "nd"
-            Xv = as_image_batch(
-                X, ndim=d, input_shape=self.input_shape, dtype=self._dtype, name=name
-            )
-        variable = is_variable_size(Xv)
-        n_channels = Xv.shape[-1] if not isinstance(Xv, list) else Xv[0].shape[-1]
-        spatial = None if variable else tuple(Xv.shape[1:-1])
-        if reset:
-            self.input_shape_ = (
-                ((None,) * d if spatial is None else spatial) + (int(n_channels),)
-            )
-            self._input_layout = layout
-            if spatial is not None and not hasattr(self, "n_features_in_"):
-                self.n_features_in_ = int(np.prod(self.input_shape_))
-        else:
-            if n_channels != self.input_shape_[-1]:
-                raise ValueError(
-                    f"X has {n_channels} channels, but {type(self).__name__} was fitted on "
-                    f"{self.input_shape_[-1]} channels."
-                )
-            fitted_spatial = self.input_shape_[:-1]
-            if spatial is not None and None not in fitted_spatial and spatial != fitted_spatial:
-                raise ValueError(
-                    f"X has samples of spatial shape {spatial}, but {type(self).__name__} was "
-                    f"fitted on {fitted_spatial}. Pass a list of arrays for inputs whose "
-                    "sizes vary."
-                )
+        Xv, _ = check_input(
+            self, X, reset=reset, ndim=self._spatial_ndim(), input_shape=self.input_shape,
+            dtype=self._dtype, check_spatial=True,
+        )
         return Xv
+
+    def _channels_per_group(self):
+        """Input channels each filter sees: the fitted channels over ``groups``."""
+        n_in = self.input_shape_[-1]
+        if n_in % self._groups:
+            raise ValueError(
+                f"groups must divide the number of input channels ({n_in}), got "
+                f"{self._groups}."
+            )
+        return n_in // self._groups
+
+    def _replicate_for_groups(self, bank):
+        """Give every group of input channels the whole bank (per-group responses)."""
+        return np.concatenate([bank] * self._groups, axis=0) if self._groups > 1 else bank
 
     # --- scikit-learn API -------------------------------------------------------
     def fit(self, X, y=None):
@@ -158,9 +161,6 @@ class BaseConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         -------
         self : object
         """
-        for attr in ("n_features_in_", "feature_names_in_"):
-            if hasattr(self, attr):
-                delattr(self, attr)
         self._check_params()
         Xv = self._check_input(X, reset=True)
         filters, bias = self._fit_filters(Xv, y)
@@ -196,8 +196,8 @@ class BaseConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         n_filters = filters.shape[0]
         if n_in % self._groups or n_filters % self._groups:
             raise ValueError(
-                f"groups={self._groups} must divide both the input channels ({n_in}) and "
-                f"the number of filters ({n_filters})."
+                f"groups must divide both the input channels ({n_in}) and the number of "
+                f"filters ({n_filters}), got {self._groups}."
             )
         if filters.shape[-1] * self._groups != n_in:
             raise ValueError(
@@ -315,7 +315,8 @@ class BaseConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             )
         Y = np.asarray(X, dtype=self._dtype)
         d = len(spatial)
-        if Y.ndim == 2 and self._input_layout in ("flat", "nochannel"):
+        layout = self._input_layout
+        if Y.ndim == 2 and (layout.flat or not layout.channel_axis):
             out = _engine.output_spatial_shape(
                 spatial, self.filters_.shape[1:-1], stride=self._stride,
                 padding=self.padding, dilation=self._dilation,
@@ -326,7 +327,11 @@ class BaseConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                 f"X must be feature maps of shape (n_samples, *spatial, {self.n_filters_}), "
                 f"got shape {Y.shape}."
             )
-        Xr = _engine.conv_transpose(
+        return restore_layout(self._conv_transpose(Y, spatial), layout)
+
+    def _conv_transpose(self, Y, spatial):
+        """The adjoint of :meth:`_conv` applied to maps ``Y``, for inputs of ``spatial`` shape."""
+        return _engine.conv_transpose(
             Y,
             self.filters_,
             spatial,
@@ -336,16 +341,9 @@ class BaseConv(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             groups=self._groups,
             flip=self.flip,
         )
-        if self._input_layout == "flat":
-            return Xr.reshape(Xr.shape[0], -1)
-        if self._input_layout == "nochannel" and Xr.shape[-1] == 1:
-            return Xr[..., 0]
-        return Xr
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.target_tags.required = False
         try:
             dtype = check_dtype(self.dtype).name
         except (TypeError, ValueError):

@@ -10,14 +10,14 @@ and ``scipy.signal.correlate``); ``flip=True`` gives true convolution.
 """
 
 import math
-import numbers
 
 import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import as_strided
 
+from ._validation import check_int, check_int_tuple, check_option, check_padding, is_int
+
 __all__ = [
-    "normalize_tuple",
     "resolve_padding",
     "output_spatial_shape",
     "extract_patches",
@@ -46,70 +46,13 @@ _DIRECT_BYTES = 2**20
 # --------------------------------------------------------------------------
 
 
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def normalize_tuple(value, d, name):
-    """Turn an int or a sequence of ints into a ``d``-tuple of positive ints.
-
-    Parameters
-    ----------
-    value : int or sequence of int
-        One integer (repeated ``d`` times) or exactly ``d`` integers.
-    d : int
-        Number of spatial dimensions.
-    name : str
-        Name of the parameter, used in error messages.
-
-    Returns
-    -------
-    tuple of int
-        ``d`` positive Python ints.
-
-    Raises
-    ------
-    TypeError
-        If ``value`` is neither an int nor a sequence of ints.
-    ValueError
-        If the sequence does not have ``d`` entries or an entry is not
-        positive.
-
-    Examples
-    --------
-    >>> normalize_tuple(2, 3, "stride")
-    (2, 2, 2)
-    >>> normalize_tuple((1, 2), 2, "dilation")
-    (1, 2)
-    """
-    if _is_int(value):
-        values = (int(value),) * d
-    elif isinstance(value, (tuple, list, np.ndarray)):
-        seq = list(np.asarray(value).ravel()) if isinstance(value, np.ndarray) else list(value)
-        if not all(_is_int(v) for v in seq):
-            raise TypeError(
-                f"{name} must be an int or a tuple of {d} ints, got {value!r}."
-            )
-        if len(seq) != d:
-            raise ValueError(
-                f"{name} must be an int or a tuple of {d} ints (one per spatial "
-                f"dimension), got {len(seq)} values: {value!r}."
-            )
-        values = tuple(int(v) for v in seq)
-    else:
-        raise TypeError(
-            f"{name} must be an int or a tuple of {d} ints, got "
-            f"{type(value).__name__} {value!r}."
-        )
-    if any(v < 1 for v in values):
-        raise ValueError(f"{name} must contain positive integers, got {value!r}.")
-    return values
-
-
 def _kernel_tuple(kernel_size):
-    if _is_int(kernel_size):
-        kernel_size = (kernel_size,)
-    return normalize_tuple(tuple(kernel_size), len(tuple(kernel_size)), "kernel_size")
+    """Kernel sizes as a tuple of 1 to 3 ints; a lone int is a 1-D kernel here."""
+    try:
+        d = 1 if is_int(kernel_size) else len(kernel_size)
+    except TypeError:
+        d = 1  # not a sequence: check_int_tuple says what is expected
+    return check_int_tuple(kernel_size, "kernel_size", min(max(d, 1), 3))
 
 
 def resolve_padding(padding, kernel_size, *, stride=1, dilation=1, input_spatial=None):
@@ -154,87 +97,39 @@ def resolve_padding(padding, kernel_size, *, stride=1, dilation=1, input_spatial
     """
     kernel = _kernel_tuple(kernel_size)
     d = len(kernel)
-    dilation = normalize_tuple(dilation, d, "dilation")
+    dilation = check_int_tuple(dilation, "dilation", d)
     eff = tuple(dl * (k - 1) + 1 for k, dl in zip(kernel, dilation))
-
-    if isinstance(padding, str):
-        mode = padding.lower()
-        if mode == "valid":
-            return ((0, 0),) * d
-        if mode == "full":
-            return tuple((e - 1, e - 1) for e in eff)
-        if mode == "same":
-            stride = normalize_tuple(stride, d, "stride")
-            if all(s == 1 for s in stride):
-                totals = [e - 1 for e in eff]
-            else:
-                if input_spatial is None:
-                    raise ValueError(
-                        "padding='same' with stride > 1 needs input_spatial (the "
-                        "total padding depends on the input size)."
-                    )
-                input_spatial = _spatial_tuple(input_spatial, d)
-                totals = []
-                for n_in, s, e in zip(input_spatial, stride, eff):
-                    n_out = -(-n_in // s)
-                    totals.append(max((n_out - 1) * s + e - n_in, 0))
-            return tuple((t // 2, t - t // 2) for t in totals)
-        raise ValueError(
-            f"padding must be 'valid', 'same', 'full', an int, a tuple of {d} ints "
-            f"or a tuple of {d} (before, after) pairs, got {padding!r}."
-        )
-
-    if _is_int(padding):
-        pairs = [(int(padding), int(padding))] * d
-    elif isinstance(padding, (tuple, list)):
-        if len(padding) != d:
-            raise ValueError(
-                f"padding must have one entry per spatial dimension ({d}), got "
-                f"{padding!r}."
-            )
-        pairs = []
-        for p in padding:
-            if _is_int(p):
-                pairs.append((int(p), int(p)))
-            elif (
-                isinstance(p, (tuple, list))
-                and len(p) == 2
-                and all(_is_int(q) for q in p)
-            ):
-                pairs.append((int(p[0]), int(p[1])))
-            else:
+    padding = check_padding(padding, d)
+    if padding == "valid":
+        return ((0, 0),) * d
+    if padding == "full":
+        return tuple((e - 1, e - 1) for e in eff)
+    if padding == "same":
+        stride = check_int_tuple(stride, "stride", d)
+        if all(s == 1 for s in stride):
+            totals = [e - 1 for e in eff]
+        else:
+            if input_spatial is None:
                 raise ValueError(
-                    "padding entries must be ints or (before, after) pairs of ints, "
-                    f"got {p!r} in {padding!r}."
+                    "input_spatial must be given for padding='same' with stride > 1 (the "
+                    "total padding depends on the input size), got None."
                 )
-    else:
-        raise TypeError(
-            f"padding must be 'valid', 'same', 'full', an int or a tuple, got "
-            f"{type(padding).__name__} {padding!r}."
-        )
-    if any(p < 0 for pair in pairs for p in pair):
-        raise ValueError(f"padding amounts must be non-negative, got {padding!r}.")
-    return tuple(pairs)
-
-
-def _spatial_tuple(input_spatial, d):
-    if _is_int(input_spatial):
-        input_spatial = (input_spatial,)
-    input_spatial = tuple(input_spatial)
-    if len(input_spatial) != d or not all(_is_int(v) and v >= 0 for v in input_spatial):
-        raise ValueError(
-            f"input_spatial must be {d} non-negative ints, got {input_spatial!r}."
-        )
-    return tuple(int(v) for v in input_spatial)
+            input_spatial = check_int_tuple(input_spatial, "input_spatial", d, min_val=0)
+            totals = []
+            for n_in, s, e in zip(input_spatial, stride, eff):
+                n_out = -(-n_in // s)
+                totals.append(max((n_out - 1) * s + e - n_in, 0))
+        return tuple((t // 2, t - t // 2) for t in totals)
+    return padding
 
 
 def _geometry(input_spatial, kernel_size, stride, padding, dilation):
     """Normalise the geometry; return (kernel, stride, dilation, pads, out)."""
     kernel = _kernel_tuple(kernel_size)
     d = len(kernel)
-    input_spatial = _spatial_tuple(input_spatial, d)
-    stride = normalize_tuple(stride, d, "stride")
-    dilation = normalize_tuple(dilation, d, "dilation")
+    input_spatial = check_int_tuple(input_spatial, "input_spatial", d, min_val=0)
+    stride = check_int_tuple(stride, "stride", d)
+    dilation = check_int_tuple(dilation, "dilation", d)
     pads = resolve_padding(
         padding, kernel, stride=stride, dilation=dilation, input_spatial=input_spatial
     )
@@ -378,34 +273,36 @@ def _float_dtype(dtype):
 
 
 def _check_groups(groups, c, f):
-    if not _is_int(groups):
-        raise TypeError(f"groups must be an int, got {groups!r}.")
-    groups = int(groups)
-    if groups < 1:
-        raise ValueError(f"groups must be a positive int, got {groups}.")
+    groups = check_int(groups, "groups", min_val=1)
     if c % groups:
         raise ValueError(
-            f"groups={groups} must divide the number of input channels c={c}."
+            f"groups must divide the number of input channels c={c}, got {groups}."
         )
     if f % groups:
         raise ValueError(
-            f"groups={groups} must divide the number of filters f={f}."
+            f"groups must divide the number of filters f={f}, got {groups}."
         )
     return groups
 
 
-def _prepare(x, w, groups, flip, stride, padding, dilation):
-    """Validate a (x, w) pair; return everything the conv paths need."""
+def _check_bank(w):
+    """A filter bank ``(n_filters, *kernel, c // groups)`` of real numbers."""
     w = np.asarray(w)
     if w.ndim not in (3, 4, 5):
         raise ValueError(
             "w must have shape (n_filters, *kernel, c // groups) with 1 to 3 "
             f"spatial dimensions, got shape {w.shape}."
         )
-    d = w.ndim - 2
-    x = _check_x(x, d)
     if w.dtype.kind not in "biuf":
         raise TypeError(f"w must have a real numeric dtype, got {w.dtype}.")
+    return w
+
+
+def _prepare(x, w, groups, flip, stride, padding, dilation):
+    """Validate a (x, w) pair; return everything the conv paths need."""
+    w = _check_bank(w)
+    d = w.ndim - 2
+    x = _check_x(x, d)
     dtype = _float_dtype(x.dtype)
     f, c = w.shape[0], x.shape[-1]
     if f == 0:
@@ -751,8 +648,7 @@ def conv(x, w, *, stride=1, padding="valid", dilation=1, groups=1, flip=False, m
     >>> conv(x, w)[0, :, 0]
     array([-1., -1., -1., -1.])
     """
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}.")
+    check_option(method, "method", _METHODS)
     x, w, dtype, groups, kernel, stride, dilation, pads, out_sp = _prepare(
         x, w, groups, flip, stride, padding, dilation
     )
@@ -799,30 +695,21 @@ def conv_transpose(y, w, input_spatial, *, stride=1, padding="valid", dilation=1
     >>> conv_transpose(y, w, (4,))[0, :, 0]
     array([1., 3., 3., 2.])
     """
-    w = np.asarray(w)
-    if w.ndim not in (3, 4, 5):
-        raise ValueError(
-            "w must have shape (n_filters, *kernel, c // groups) with 1 to 3 "
-            f"spatial dimensions, got shape {w.shape}."
-        )
-    if w.dtype.kind not in "biuf":
-        raise TypeError(f"w must have a real numeric dtype, got {w.dtype}.")
+    w = _check_bank(w)
     d = w.ndim - 2
     y = _check_x(y, d, name="y")
     dtype = _float_dtype(y.dtype)
     f, cg = w.shape[0], w.shape[-1]
-    if not _is_int(groups) or groups < 1:
-        raise ValueError(f"groups must be a positive int, got {groups!r}.")
-    groups = int(groups)
+    groups = check_int(groups, "groups", min_val=1)
     if f % groups:
-        raise ValueError(f"groups={groups} must divide the number of filters f={f}.")
+        raise ValueError(f"groups must divide the number of filters f={f}, got {groups}.")
     if y.shape[-1] != f:
         raise ValueError(
             f"y has {y.shape[-1]} channels but w has f={f} filters; y must have "
             "shape (n, *out, f)."
         )
     c = cg * groups
-    input_spatial = _spatial_tuple(input_spatial, d)
+    input_spatial = check_int_tuple(input_spatial, "input_spatial", d, min_val=0)
     kernel, stride, dilation, pads, out_sp = _geometry(
         input_spatial, w.shape[1:-1], stride, padding, dilation
     )
@@ -837,7 +724,6 @@ def conv_transpose(y, w, input_spatial, *, stride=1, padding="valid", dilation=1
     n = y.shape[0]
     fg = f // groups
     K = math.prod(kernel) * cg
-    P = math.prod(out_sp)
     wmat = w.reshape(f, K)
     padded = tuple(s + pb + pa for s, (pb, pa) in zip(input_spatial, pads))
     inner = (slice(None),) + tuple(slice(pb, pb + s) for s, (pb, _) in zip(input_spatial, pads))
@@ -917,10 +803,9 @@ def channel_shuffle(x, groups):
     if x.ndim < 1:
         raise ValueError("x must have at least one (channel) dimension.")
     c = x.shape[-1]
-    if not _is_int(groups) or groups < 1:
-        raise ValueError(f"groups must be a positive int, got {groups!r}.")
+    groups = check_int(groups, "groups", min_val=1)
     if c % groups:
-        raise ValueError(f"groups={groups} must divide the number of channels c={c}.")
+        raise ValueError(f"groups must divide the number of channels c={c}, got {groups}.")
     lead = x.shape[:-1]
     return np.swapaxes(x.reshape(lead + (int(groups), c // int(groups))), -1, -2).reshape(
         lead + (c,)
@@ -1170,7 +1055,6 @@ def conv_tiled(x, w, *, stride=1, padding="valid", dilation=1):
     step = _chunk_size(math.prod(out_sp), K, dtype.itemsize)
     for i0 in range(0, n, step):
         i1 = min(i0 + step, n)
-        m = i1 - i0
         view = _patch_view(_pad(x[i0:i1], pads), kernel, stride, dilation, out_sp)
         for t in np.ndindex(*tile):
             if any(ti >= o for ti, o in zip(t, out_sp)):

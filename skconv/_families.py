@@ -4,20 +4,25 @@ Each family only says how it obtains its filters; convolution, encoding,
 input layouts and batching come from :class:`skconv._base.BaseConv`.
 """
 
-import math
-import numbers
-
 import numpy as np
-from sklearn.utils import check_random_state
 
 from . import _engine
 from ._base import BaseConv
 from ._encoding import encode, n_encoded_channels
 from ._maps import FeatureMaps, is_variable_size
-from ._validation import check_float, check_int, check_int_tuple, check_option
+from ._validation import (
+    check_bool,
+    check_float,
+    check_floats,
+    check_int,
+    check_kernel_size,
+    check_option,
+    check_options,
+    check_random_state,
+)
 from .filters import (
-    EDGE_FILTERS,
-    _fit_to_size,
+    _expand_edge_names,
+    concatenate_banks,
     dog_bank,
     edge_bank,
     gabor_bank,
@@ -29,78 +34,6 @@ from .filters import (
 )
 
 __all__ = ["RandomConv", "GaborConv", "EdgeConv"]
-
-
-# ---------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------
-
-
-def kernel_shape(kernel_size, name="kernel_size", ndims=(1, 2, 3)):
-    """An int means a square 2-D kernel; a tuple's length sets 1-D, 2-D or 3-D."""
-    if isinstance(kernel_size, (numbers.Integral, np.integer)) and not isinstance(
-        kernel_size, (bool, np.bool_)
-    ):
-        if 2 not in ndims:
-            raise ValueError(
-                f"{name} must be a tuple of {' or '.join(map(str, ndims))} ints here, "
-                f"got the int {kernel_size!r}."
-            )
-        return check_int_tuple(kernel_size, name, 2)
-    if not isinstance(kernel_size, (tuple, list, np.ndarray)) or len(kernel_size) not in ndims:
-        lengths = " or ".join(str(d) for d in ndims)
-        raise TypeError(
-            f"{name} must be an int (a square 2-D kernel) or a tuple of {lengths} ints, "
-            f"got {kernel_size!r}."
-        )
-    return check_int_tuple(tuple(kernel_size), name, len(kernel_size))
-
-
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {value!r}.")
-    return bool(value)
-
-
-def _check_positive_floats(values, name, *, allow_empty=True):
-    """A positive number or a sequence of them -> tuple of floats."""
-    if isinstance(values, (numbers.Real, np.number)) and not isinstance(values, (bool, np.bool_)):
-        values = (values,)
-    if isinstance(values, np.ndarray):
-        values = tuple(values.ravel().tolist())
-    if not isinstance(values, (tuple, list)) or (not allow_empty and len(values) == 0):
-        kind = "a sequence" if allow_empty else "a non-empty sequence"
-        raise TypeError(f"{name} must be a positive number or {kind} of them, got {values!r}.")
-    return tuple(
-        check_float(v, f"each entry of {name}", min_val=0.0, include_boundaries="neither")
-        for v in values
-    )
-
-
-def _replicate_groups(bank, groups):
-    """Give every group of input channels the whole bank (per-channel responses)."""
-    return np.concatenate([bank] * groups, axis=0) if groups > 1 else bank
-
-
-def _channels_per_group(est):
-    n_in = est.input_shape_[-1]
-    if n_in % est._groups:
-        raise ValueError(
-            f"groups={est._groups} must divide the number of input channels ({n_in})."
-        )
-    return n_in // est._groups
-
-
-def _stack_to_common_size(kernels, kernel_size):
-    """Zero-pad (centred) or centre-crop kernels of any sizes to one shape and stack.
-
-    ``kernel_size=None`` pads everything to the largest size per axis.
-    """
-    if kernel_size is None:
-        size = tuple(max(k.shape[a] for k in kernels) for a in range(kernels[0].ndim))
-    else:
-        size = kernel_size
-    return np.stack([_fit_to_size(np.asarray(k, dtype=np.float64), size) for k in kernels])
 
 
 # ---------------------------------------------------------------------------
@@ -284,29 +217,25 @@ class RandomConv(BaseConv):
         self.dtype = dtype
 
     def _spatial_ndim(self):
-        return len(kernel_shape(self.kernel_size))
+        return len(check_kernel_size(self.kernel_size))
 
     def _check_bias(self):
-        if self.bias is None or (isinstance(self.bias, str) and self.bias == "uniform"):
-            return self.bias
-        if isinstance(self.bias, str):
-            raise ValueError(f"bias must be None, 'uniform' or a number; got {self.bias!r}.")
-        return check_float(self.bias, "bias")
+        return check_float(self.bias, "bias", allow_none=True, options=("uniform",))
 
     def _fit_filters(self, X, y):
         n_filters = check_int(self.n_filters, "n_filters", min_val=1)
-        kernel = kernel_shape(self.kernel_size)
+        kernel = check_kernel_size(self.kernel_size)
         check_option(
             self.distribution, "distribution", ("gaussian", "uniform", "orthogonal", "binary")
         )
-        zero_mean = _check_bool(self.zero_mean, "zero_mean")
-        unit_norm = _check_bool(self.unit_norm, "unit_norm")
+        zero_mean = check_bool(self.zero_mean, "zero_mean")
+        unit_norm = check_bool(self.unit_norm, "unit_norm")
         bias = self._check_bias()
         check_option(self.dilations, "dilations", (None, "random"))
-        c = _channels_per_group(self)
+        c = self._channels_per_group()
         if n_filters % self._groups:
             raise ValueError(
-                f"groups={self._groups} must divide n_filters ({n_filters})."
+                f"groups must divide n_filters ({n_filters}), got {self._groups}."
             )
         if self.dilations == "random":
             length = self._check_random_dilations(X, kernel)
@@ -379,47 +308,12 @@ class RandomConv(BaseConv):
             out[..., idx] = z
         return out
 
-    def inverse_transform(self, X):
-        """Transposed convolution: map feature maps back to the input space.
-
-        The adjoint of the linear convolution (bias and encoding are not
-        inverted). With per-filter dilations it is the sum, over the dilations,
-        of the transposed convolutions of their filters.
-
-        Parameters
-        ----------
-        X : array-like or FeatureMaps of shape (n_samples, *out_spatial, n_filters_)
-
-        Returns
-        -------
-        X_input : ndarray of shape (n_samples, *input_spatial, n_channels)
-        """
+    def _conv_transpose(self, Y, spatial):
+        # With per-filter dilations the adjoint is the sum, over the dilations, of
+        # the transposed convolutions of their filters.
         dilations = getattr(self, "dilations_", None)
         if dilations is None:
-            return super().inverse_transform(X)
-        self._check_params()
-        if self.n_output_channels_ != self.n_filters_:
-            raise ValueError(
-                f"inverse_transform is undefined for encoding={self.encoding!r}, which "
-                "changes the number of channels."
-            )
-        spatial = self.input_shape_[:-1]
-        if None in spatial:
-            raise ValueError(
-                "inverse_transform needs the input length, which varies for this "
-                "transformer (it was fitted on variable-size samples)."
-            )
-        Y = np.asarray(X, dtype=self._dtype)
-        out = _engine.output_spatial_shape(
-            spatial, self.filters_.shape[1:-1], stride=self._stride, padding=self.padding
-        )
-        if Y.ndim == 2 and self._input_layout in ("flat", "nochannel"):
-            Y = Y.reshape((Y.shape[0],) + tuple(out) + (self.n_filters_,))
-        if Y.ndim != 3 or Y.shape[-1] != self.n_filters_:
-            raise ValueError(
-                f"X must be feature maps of shape (n_samples, length, {self.n_filters_}), "
-                f"got shape {Y.shape}."
-            )
+            return super()._conv_transpose(Y, spatial)
         Xr = None
         for d in np.unique(dilations):
             idx = np.flatnonzero(dilations == d)
@@ -433,58 +327,12 @@ class RandomConv(BaseConv):
                 flip=self.flip,
             )
             Xr = part if Xr is None else Xr + part
-        if self._input_layout == "flat":
-            return Xr.reshape(Xr.shape[0], -1)
-        if self._input_layout == "nochannel" and Xr.shape[-1] == 1:
-            return Xr[..., 0]
         return Xr
 
 
 # ---------------------------------------------------------------------------
 # GaborConv
 # ---------------------------------------------------------------------------
-
-
-def _sigma_from_bandwidth(frequency, bandwidth):
-    # Gaussian width whose frequency response spans ``bandwidth`` octaves at
-    # half amplitude (the rule of skimage.filters.gabor_kernel).
-    b = 2.0**bandwidth
-    return math.sqrt(math.log(2) / 2) / math.pi * (b + 1) / (b - 1) / frequency
-
-
-def gabor_bank_1d(frequencies, *, sigmas=None, bandwidth=1.0, n_stds=3.0, kernel_size=None,
-                  part="real"):
-    """1-D Gabor filters ``exp(-x**2 / (2 sigma**2)) / (sqrt(2 pi) sigma) * exp(2j pi f x)``.
-
-    The 1-D analogue of :func:`skconv.filters.gabor_bank`: the same envelope
-    width rule (``sigma`` from ``bandwidth``) and support (radius
-    ``ceil(max(n_stds * sigma, 1))``), so each filter is the central row of the
-    2-D Gabor kernel of orientation 0, rescaled to a 1-D Gaussian's
-    normalization. Returns ``(n_filters, length, 1)``; ``part`` as in
-    :class:`GaborConv` (``"magnitude"`` gives the real then the imaginary bank).
-    """
-    if sigmas is None:
-        sigma_list = [_sigma_from_bandwidth(f, bandwidth) for f in frequencies]
-    else:
-        sigma_list = list(sigmas) * (len(frequencies) if len(sigmas) == 1 else 1)
-    kernels = {"real": [], "imag": []}
-    both = []
-    for f, s in zip(frequencies, sigma_list):
-        r = int(math.ceil(max(n_stds * s, 1.0)))
-        x = np.arange(-r, r + 1, dtype=np.float64)
-        g = np.exp(-(x**2) / (2 * s**2)) / (math.sqrt(2 * math.pi) * s)
-        g = g * np.exp(2j * math.pi * f * x)
-        kernels["real"].append(g.real)
-        kernels["imag"].append(g.imag)
-        both.extend([g.real, g.imag])
-    size = None if kernel_size is None else tuple(kernel_size)
-    if part == "both":
-        bank = _stack_to_common_size(both, size)
-    elif part == "magnitude":
-        bank = _stack_to_common_size(kernels["real"] + kernels["imag"], size)
-    else:
-        bank = _stack_to_common_size(kernels[part], size)
-    return bank[..., np.newaxis]
 
 
 class GaborConv(BaseConv):
@@ -653,46 +501,28 @@ class GaborConv(BaseConv):
     def _kernel(self):
         if self.kernel_size is None:
             return None
-        return kernel_shape(self.kernel_size, ndims=(1, 2))
+        return check_kernel_size(self.kernel_size, ndims=(1, 2))
 
     def _spatial_ndim(self):
         kernel = self._kernel()
         return 2 if kernel is None else len(kernel)
 
     def _fit_filters(self, X, y):
-        check_option(self.part, "part", ("real", "imag", "both", "magnitude"))
-        frequencies = _check_positive_floats(self.frequencies, "frequencies", allow_empty=False)
-        n_orientations = check_int(self.n_orientations, "n_orientations", min_val=1)
-        sigmas = None
-        if self.sigmas is not None:
-            sigmas = _check_positive_floats(self.sigmas, "sigmas", allow_empty=False)
-            if len(sigmas) not in (1, len(frequencies)):
-                raise ValueError(
-                    f"sigmas must be one number or one per frequency ({len(frequencies)}), "
-                    f"got {len(sigmas)}."
-                )
-        bandwidth = check_float(self.bandwidth, "bandwidth", min_val=0.0, include_boundaries="neither")
-        n_stds = check_float(self.n_stds, "n_stds", min_val=0.0, include_boundaries="neither")
+        part = check_option(self.part, "part", ("real", "imag", "both", "magnitude"))
         kernel = self._kernel()
-        c = _channels_per_group(self)
-        if kernel is not None and len(kernel) == 1:
-            bank = gabor_bank_1d(
-                frequencies, sigmas=sigmas, bandwidth=bandwidth, n_stds=n_stds,
-                kernel_size=kernel, part=self.part,
-            )
-            bank = np.repeat(bank, c, axis=-1)
+        # the bank function checks the other parameters, which share its names
+        common = dict(
+            sigmas=self.sigmas, bandwidth=self.bandwidth, n_stds=self.n_stds,
+            kernel_size=kernel, ndim=2 if kernel is None else len(kernel),
+            n_channels=self._channels_per_group(),
+        )
+        if part == "magnitude":
+            re = gabor_bank(self.frequencies, self.n_orientations, part="real", **common)
+            im = gabor_bank(self.frequencies, self.n_orientations, part="imag", **common)
+            bank = np.concatenate([re, im])
         else:
-            common = dict(
-                sigmas=sigmas, bandwidth=bandwidth, n_stds=n_stds, kernel_size=kernel,
-                n_channels=c,
-            )
-            if self.part == "magnitude":
-                re = gabor_bank(frequencies, n_orientations, part="real", **common)
-                im = gabor_bank(frequencies, n_orientations, part="imag", **common)
-                bank = np.concatenate([re, im])
-            else:
-                bank = gabor_bank(frequencies, n_orientations, part=self.part, **common)
-        return _replicate_groups(bank, self._groups), None
+            bank = gabor_bank(self.frequencies, self.n_orientations, part=part, **common)
+        return self._replicate_for_groups(bank), None
 
     def _n_output_channels(self, n_filters):
         if self.part == "magnitude":
@@ -731,39 +561,8 @@ class GaborConv(BaseConv):
 # EdgeConv
 # ---------------------------------------------------------------------------
 
-# 1-D derivative kernels (correlation convention, as skconv.filters): they are
-# what scipy.ndimage.sobel / prewitt and laplace compute on a 1-D signal.
-_EDGE_1D = {
-    "diff": np.array([-1.0, 0.0, 1.0]),
-    "laplace": np.array([1.0, -2.0, 1.0]),
-}
-_EDGE_2D_GROUPS = {
-    "sobel": ("sobel_x", "sobel_y"),
-    "prewitt": ("prewitt_x", "prewitt_y"),
-    "scharr": ("scharr_x", "scharr_y"),
-    "roberts": ("roberts_pos_diag", "roberts_neg_diag"),
-    "laplace": ("laplace4",),
-}
+# The default operators of EdgeConv, per kernel dimension.
 _DEFAULT_EDGES = {1: ("diff", "laplace"), 2: ("sobel", "prewitt", "scharr", "roberts", "laplace")}
-
-
-def _gaussian_1d(sigma, truncate, order=0, radius=None):
-    """Sampled 1-D Gaussian (sum 1 on its support) or its derivative, for correlation.
-
-    Order 1 gives ``x / sigma**2 * g`` (correlating with it differentiates the
-    smoothed signal), order 2 ``(x**2 / sigma**4 - 1 / sigma**2) * g``: the
-    kernels of :func:`scipy.ndimage.gaussian_filter1d` in the correlation
-    convention.
-    """
-    r = int(truncate * sigma + 0.5) if radius is None else radius
-    x = np.arange(-r, r + 1, dtype=np.float64)
-    g = np.exp(-(x**2) / (2 * sigma**2))
-    g /= g.sum()
-    if order == 1:
-        return x / sigma**2 * g
-    if order == 2:
-        return (x**2 / sigma**4 - 1 / sigma**2) * g
-    return g
 
 
 class EdgeConv(BaseConv):
@@ -960,121 +759,63 @@ class EdgeConv(BaseConv):
     def _kernel(self):
         if self.kernel_size is None:
             return None
-        return kernel_shape(self.kernel_size, ndims=(1, 2))
+        return check_kernel_size(self.kernel_size, ndims=(1, 2))
 
     def _spatial_ndim(self):
         kernel = self._kernel()
         return 2 if kernel is None else len(kernel)
 
-    def _names(self, d):
-        names = _DEFAULT_EDGES[d] if self.filters is None else self.filters
-        if isinstance(names, str):
-            names = (names,)
-        if not isinstance(names, (tuple, list)) or not all(isinstance(n, str) for n in names):
-            raise TypeError(
-                f"filters must be None, a filter name or a sequence of names, got {names!r}."
-            )
-        return tuple(names)
-
-    def _orders(self):
-        orders = self.derivative_orders
-        if isinstance(orders, (numbers.Integral, np.integer)) and not isinstance(orders, bool):
-            orders = (int(orders),)
-        if not isinstance(orders, (tuple, list)) or len(orders) == 0 or any(
-            o not in (1, 2) or isinstance(o, bool) for o in orders
-        ):
-            raise ValueError(
-                f"derivative_orders must be 1, 2 or a non-empty sequence of them, got "
-                f"{self.derivative_orders!r}."
-            )
-        return tuple(int(o) for o in orders)
-
-    def _bank_2d(self, names, log_s, dog_s, der_s, truncate):
-        kernels, labels = [], []
-        for name in names:
-            if name in _EDGE_2D_GROUPS:
-                singles = _EDGE_2D_GROUPS[name]
-            elif name in EDGE_FILTERS:
-                singles = (name,)
-            else:
-                known = sorted(_EDGE_2D_GROUPS) + sorted(EDGE_FILTERS)
-                raise ValueError(f"unknown edge filter {name!r} in filters; expected one of {known}.")
-            kernels.extend(edge_bank(singles)[..., 0])
-            labels.extend(singles)
-        if log_s:
-            kernels.extend(log_bank(log_s, truncate=truncate)[..., 0])
-            labels.extend(f"log_s{s:g}" for s in log_s)
-        if dog_s:
-            ratio = check_float(self.dog_ratio, "dog_ratio", min_val=1.0, include_boundaries="neither")
-            kernels.extend(dog_bank(dog_s, ratio, truncate=truncate)[..., 0])
-            labels.extend(f"dog_s{s:g}" for s in dog_s)
-        if der_s:
-            n_orient = check_int(self.n_orientations, "n_orientations", min_val=1)
-            orders = self._orders()
-            kernels.extend(
-                gaussian_derivative_bank(der_s, n_orient, orders, truncate=truncate)[..., 0]
-            )
-            labels.extend(
-                f"d{o}_s{s:g}_a{180 * k / n_orient:g}"
-                for o in orders
-                for s in der_s
-                for k in range(n_orient)
-            )
-        if self.bank is not None:
-            variant = "large" if self.bank == "leung_malik" else "small"
-            kernels.extend(leung_malik_bank(variant=variant)[..., 0])
-            labels.extend(f"lm_{i}" for i in range(48))
-        return kernels, labels
-
-    def _bank_1d(self, names, log_s, dog_s, der_s, truncate):
-        kernels, labels = [], []
-        for name in names:
-            if name not in _EDGE_1D:
-                raise ValueError(
-                    f"unknown 1-D edge filter {name!r} in filters; 1-D banks know "
-                    f"{sorted(_EDGE_1D)} (the 2-D operators have no 1-D form here)."
-                )
-            kernels.append(_EDGE_1D[name])
-            labels.append(name)
-        for s in log_s:
-            kernels.append(_gaussian_1d(s, truncate, order=2))
-            labels.append(f"log_s{s:g}")
-        if dog_s:
-            ratio = check_float(self.dog_ratio, "dog_ratio", min_val=1.0, include_boundaries="neither")
-            for s in dog_s:
-                surround = _gaussian_1d(ratio * s, truncate)
-                centre = _fit_to_size(_gaussian_1d(s, truncate), surround.shape)
-                kernels.append(centre - surround)
-                labels.append(f"dog_s{s:g}")
-        if der_s:
-            for o in self._orders():
-                for s in der_s:
-                    kernels.append(_gaussian_1d(s, truncate, order=o))
-                    labels.append(f"d{o}_s{s:g}")
-        if self.bank is not None:
-            raise ValueError(f"bank={self.bank!r} is a 2-D bank; it has no 1-D form.")
-        return kernels, labels
-
     def _fit_filters(self, X, y):
         kernel = self._kernel()
         d = 2 if kernel is None else len(kernel)
-        names = self._names(d)
-        log_s = _check_positive_floats(self.log_sigmas, "log_sigmas")
-        dog_s = _check_positive_floats(self.dog_sigmas, "dog_sigmas")
-        der_s = _check_positive_floats(self.derivative_sigmas, "derivative_sigmas")
+        names = _expand_edge_names(
+            _DEFAULT_EDGES[d] if self.filters is None else self.filters, d, "filters"
+        )
+        log_s = check_floats(self.log_sigmas, "log_sigmas", allow_empty=True)
+        dog_s = check_floats(self.dog_sigmas, "dog_sigmas", allow_empty=True)
+        der_s = check_floats(self.derivative_sigmas, "derivative_sigmas", allow_empty=True)
         check_option(self.bank, "bank", (None, "leung_malik", "leung_malik_small"))
+        if self.bank is not None and d == 1:
+            raise ValueError(
+                f"bank must be None for 1-D kernels (the Leung-Malik bank is 2-D), got "
+                f"{self.bank!r}."
+            )
         truncate = check_float(self.truncate, "truncate", min_val=0.0, include_boundaries="neither")
-        build = self._bank_1d if d == 1 else self._bank_2d
-        kernels, labels = build(names, log_s, dog_s, der_s, truncate)
-        if not kernels:
+        common = dict(truncate=truncate, ndim=d, n_channels=self._channels_per_group())
+        banks, labels = [], []
+        if names:
+            banks.append(edge_bank(names, ndim=d, n_channels=common["n_channels"]))
+            labels.extend(names)
+        if log_s:
+            banks.append(log_bank(log_s, **common))
+            labels.extend(f"log_s{s:g}" for s in log_s)
+        if dog_s:
+            ratio = check_float(self.dog_ratio, "dog_ratio", min_val=1.0, include_boundaries="neither")
+            banks.append(dog_bank(dog_s, ratio, **common))
+            labels.extend(f"dog_s{s:g}" for s in dog_s)
+        if der_s:
+            orders = check_options(self.derivative_orders, "derivative_orders", (1, 2))
+            n_orient = check_int(self.n_orientations, "n_orientations", min_val=1)
+            banks.append(gaussian_derivative_bank(der_s, n_orient, orders, **common))
+            if d == 1:
+                labels.extend(f"d{o}_s{s:g}" for o in orders for s in der_s)
+            else:
+                labels.extend(
+                    f"d{o}_s{s:g}_a{180 * k / n_orient:g}"
+                    for o in orders
+                    for s in der_s
+                    for k in range(n_orient)
+                )
+        if self.bank is not None:
+            variant = "large" if self.bank == "leung_malik" else "small"
+            banks.append(leung_malik_bank(variant=variant, n_channels=common["n_channels"]))
+            labels.extend(f"lm_{i}" for i in range(48))
+        if not banks:
             raise ValueError(
                 "EdgeConv has no filters: give filters, log_sigmas, dog_sigmas, "
                 "derivative_sigmas or bank."
             )
-        c = _channels_per_group(self)
-        bank = _stack_to_common_size(kernels, kernel)
-        bank = np.repeat(bank[..., np.newaxis], c, axis=-1)
         if self._groups > 1:
             labels = [f"g{g}_{name}" for g in range(self._groups) for name in labels]
         self.filter_names_ = np.asarray(labels, dtype=object)
-        return _replicate_groups(bank, self._groups), None
+        return self._replicate_for_groups(concatenate_banks(banks, kernel_size=kernel)), None

@@ -1,18 +1,23 @@
-"""Patch preprocessing and centroid learning for k-means filter banks.
+"""Centroid learning for k-means filter banks.
 
 Private helpers behind k-means-learned convolution filters (Coates, Lee & Ng,
-2011; Coates & Ng, 2012): per-patch contrast normalization and three ways to
-learn the centroids of a patch matrix.
+2011; Coates & Ng, 2012): three ways to learn the centroids of a patch matrix.
+The patch preprocessing is in ``_patches.py``.
 """
-
-from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.utils import check_random_state
 
-__all__ = ["normalize_patches", "fit_centroids"]
+from ._validation import (
+    check_float,
+    check_int,
+    check_matrix,
+    check_option,
+    check_random_state,
+)
+
+__all__ = ["fit_centroids"]
 
 _ALGORITHMS = ("kmeans", "minibatch", "spherical")
 _INITS = ("k-means++", "gaussian")
@@ -23,123 +28,6 @@ _GAUSSIAN_INIT_SCALE = 0.1
 # Spherical k-means seeding looks at a random subset of this many patches.
 _SEED_SAMPLES_PER_CLUSTER = 20
 _SEED_MIN_SAMPLES = 10_000
-
-
-def _check_real(value, name, *, low, low_inclusive):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
-        raise TypeError(
-            f"{name} must be a real number, got {value!r} of type "
-            f"{type(value).__name__}."
-        )
-    bad = not np.isfinite(value) or (value < low if low_inclusive else value <= low)
-    if bad:
-        relation = ">=" if low_inclusive else ">"
-        raise ValueError(f"{name} must be a finite number {relation} {low}, got {value!r}.")
-    return float(value)
-
-
-def _check_int(value, name, *, low):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
-        raise TypeError(
-            f"{name} must be an integer, got {value!r} of type {type(value).__name__}."
-        )
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value!r}.")
-    return int(value)
-
-
-def _check_patches(P, name="P"):
-    P = np.asarray(P)
-    if P.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D array of shape (n_patches, patch_dim), got an "
-            f"array of shape {P.shape}."
-        )
-    if not (np.issubdtype(P.dtype, np.number) and not np.iscomplexobj(P)):
-        raise TypeError(f"{name} must hold real numbers, got dtype {P.dtype}.")
-    if not np.all(np.isfinite(P)):
-        raise ValueError(f"{name} must not contain NaN or infinity.")
-    return P
-
-
-def normalize_patches(P, *, eps, scale=1.0, ddof=1):
-    """Contrast-normalize each patch (row): remove its mean, divide by its std.
-
-    Row ``p`` becomes ``(p - mean(p)) / sqrt(var(p) + eps / scale**2)``, which
-    is exactly the result of normalizing ``scale * p`` with ``eps``::
-
-        (s p - s m) / sqrt(s**2 var(p) + eps) = (p - m) / sqrt(var(p) + eps / s**2)
-
-    So ``eps`` is stated on the pixel scale ``scale * P``: Coates et al. (2011)
-    used ``eps=10`` for pixels in 0..255; for images stored in [0, 1] pass
-    ``eps=10, scale=255`` to get the same normalized patches. The output is
-    dimensionless, the same whatever scale the input was given in.
-
-    Each output row has mean 0 and variance ``var / (var + eps / scale**2)``
-    (``var`` with the same ``ddof``): close to 1 for high-contrast patches,
-    close to 0 for nearly flat ones, whose noise ``eps`` keeps from being
-    amplified.
-
-    Parameters
-    ----------
-    P : array-like of shape (n_patches, patch_dim)
-        Flattened patches, one per row. Not modified.
-    eps : float
-        Non-negative variance regularizer on the ``scale * P`` scale.
-        Constant rows become exact zeros (whatever ``eps``, so ``eps=0`` is
-        allowed).
-    scale : float, default=1.0
-        Positive factor that brings ``P`` to the scale ``eps`` is stated on
-        (255 for data in [0, 1] with an ``eps`` stated for 0..255 pixels).
-    ddof : int, default=1
-        Delta degrees of freedom of the per-row variance: the divisor is
-        ``patch_dim - ddof``. The default 1 matches Coates' reference code
-        (MATLAB ``var``); use 0 for the population variance. Needs
-        ``patch_dim > ddof``.
-
-    Returns
-    -------
-    P_norm : ndarray of shape (n_patches, patch_dim)
-        New array; float32 input stays float32, other input gives float64.
-
-    References
-    ----------
-    .. [1] A. Coates, H. Lee and A. Y. Ng, "An Analysis of Single-Layer
-       Networks in Unsupervised Feature Learning", AISTATS 2011.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skconv._kmeans import normalize_patches
-    >>> P = np.array([[0.0, 0.5, 1.0], [0.2, 0.2, 0.2]])
-    >>> np.round(normalize_patches(P, eps=0.0), 6)
-    array([[-1.,  0.,  1.],
-           [ 0.,  0.,  0.]])
-    """
-    P = _check_patches(P)
-    eps = _check_real(eps, "eps", low=0.0, low_inclusive=True)
-    scale = _check_real(scale, "scale", low=0.0, low_inclusive=False)
-    ddof = _check_int(ddof, "ddof", low=0)
-    if P.shape[1] <= ddof:
-        raise ValueError(
-            f"normalize_patches needs patch_dim > ddof, got patch_dim={P.shape[1]} "
-            f"and ddof={ddof}."
-        )
-    out_dtype = np.float32 if P.dtype == np.float32 else np.float64
-    # Row statistics in float64 whatever the input, for accuracy.
-    mean = P.mean(axis=1, dtype=np.float64, keepdims=True)
-    var = P.var(axis=1, dtype=np.float64, ddof=ddof, keepdims=True)
-    denom = np.sqrt(var + eps / scale**2)
-    # A constant row maps to exact zeros: its float mean may differ from its
-    # value by rounding, which eps=0 would blow up into +-1 entries.
-    constant = (P.max(axis=1) == P.min(axis=1))[:, None]
-    denom[constant] = 1.0
-    mean[constant] = 0.0
-    out = P.astype(out_dtype, copy=True)
-    out -= mean.astype(out_dtype)
-    out /= denom.astype(out_dtype)
-    out[constant[:, 0]] = 0
-    return out
 
 
 def fit_centroids(
@@ -267,25 +155,18 @@ def fit_centroids(
     >>> D.shape, bool(np.allclose(np.linalg.norm(D, axis=1), 1, atol=1e-6))
     ((4, 8), True)
     """
-    P = _check_patches(P)
-    if algorithm not in _ALGORITHMS:
-        raise ValueError(
-            f"algorithm must be one of {', '.join(map(repr, _ALGORITHMS))}, "
-            f"got {algorithm!r}."
-        )
-    n_clusters = _check_int(n_clusters, "n_clusters", low=1)
-    max_iter = _check_int(max_iter, "max_iter", low=1)
-    tol = _check_real(tol, "tol", low=0.0, low_inclusive=True)
-    batch_size = _check_int(batch_size, "batch_size", low=1)
-    n_init = _check_int(n_init, "n_init", low=1)
-    if not isinstance(init, str) or init not in _INITS:
-        raise ValueError(
-            f"init must be one of {', '.join(map(repr, _INITS))}, got {init!r}."
-        )
+    P = check_matrix(P, "P")
+    check_option(algorithm, "algorithm", _ALGORITHMS)
+    n_clusters = check_int(n_clusters, "n_clusters", min_val=1)
+    max_iter = check_int(max_iter, "max_iter", min_val=1)
+    tol = check_float(tol, "tol", min_val=0.0)
+    batch_size = check_int(batch_size, "batch_size", min_val=1)
+    n_init = check_int(n_init, "n_init", min_val=1)
+    check_option(init, "init", _INITS)
     if n_clusters > P.shape[0]:
         raise ValueError(
-            f"n_clusters={n_clusters} must be <= the number of patches "
-            f"({P.shape[0]})."
+            f"n_clusters must be at most the number of patches ({P.shape[0]}), got "
+            f"{n_clusters}."
         )
     dtype = np.float64 if P.dtype == np.float64 else np.float32
     P = np.asarray(P, dtype=dtype)

@@ -3,29 +3,22 @@
 import math
 
 import numpy as np
-from sklearn.utils import check_random_state
 
 from . import _engine
 from ._base import BaseConv
 from ._encoding import encode
-from ._kmeans import _ALGORITHMS, _INITS, fit_centroids, normalize_patches
-from ._patch import iter_patches
-from ._validation import check_float, check_int, check_option
-from ._zca import ZCA
+from ._kmeans import _ALGORITHMS, _INITS, fit_centroids
+from ._patches import fold_whitening, normalize_and_whiten, sample_patches, sampling_batch
+from ._validation import (
+    check_bool,
+    check_float,
+    check_int,
+    check_kernel_size,
+    check_option,
+    check_random_state,
+)
 
 __all__ = ["KMeansConv"]
-
-
-def _kernel_tuple(kernel_size, name="kernel_size"):
-    if isinstance(kernel_size, (int, np.integer)) and not isinstance(kernel_size, bool):
-        return (int(kernel_size),) * 2
-    try:
-        kernel = tuple(int(k) for k in kernel_size)
-    except TypeError:
-        raise TypeError(f"{name} must be an int or a tuple of 1 to 3 ints, got {kernel_size!r}.")
-    if not 1 <= len(kernel) <= 3 or any(k < 1 for k in kernel):
-        raise ValueError(f"{name} must be an int or a tuple of 1 to 3 positive ints, got {kernel_size!r}.")
-    return kernel
 
 
 class KMeansConv(BaseConv):
@@ -199,7 +192,7 @@ class KMeansConv(BaseConv):
         self.dtype = dtype
 
     def _spatial_ndim(self):
-        return len(_kernel_tuple(self.kernel_size))
+        return len(check_kernel_size(self.kernel_size))
 
     # --- fit --------------------------------------------------------------------
     def _check_family_params(self):
@@ -208,36 +201,24 @@ class KMeansConv(BaseConv):
         check_int(self.max_iter, "max_iter", min_val=1)
         check_option(self.algorithm, "algorithm", _ALGORITHMS)
         check_option(self.init, "init", _INITS)
-        for name in ("normalize", "whiten"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
-        if not (isinstance(self.norm_eps, str) and self.norm_eps == "auto"):
-            check_float(self.norm_eps, "norm_eps", min_val=0)
-        check_float(self.whiten_eps, "whiten_eps", min_val=0)
+        check_bool(self.normalize, "normalize")
+        check_bool(self.whiten, "whiten")
+        check_float(self.norm_eps, "norm_eps", min_val=0.0, options=("auto",))
+        check_float(self.whiten_eps, "whiten_eps", min_val=0.0)
 
     def _sample_patches(self, X, rng):
-        kernel = _kernel_tuple(self.kernel_size)
-        chunks = list(
-            iter_patches(
-                X,
-                kernel,
-                self.n_patches,
-                rng,
-                stride=self._stride,
-                padding=self.padding,
-                dilation=self._dilation,
-                # lazy maps of a previous layer: materialize their own batch size
-                batch_size=getattr(X, "batch_size", 256),
-            )
+        return sample_patches(
+            X, check_kernel_size(self.kernel_size), self.n_patches, rng, stride=self._stride,
+            padding=self.padding, dilation=self._dilation,
+            batch_size=sampling_batch(X, self.batch_size),
         )
-        return np.concatenate(chunks).astype(np.float64)
 
     def _fit_filters(self, X, y):
         if hasattr(self, "_reservoir"):
             del self._reservoir  # fit starts over; partial_fit resumes from here
         self._check_family_params()
         rng = check_random_state(self.random_state)
-        kernel = _kernel_tuple(self.kernel_size)
+        kernel = check_kernel_size(self.kernel_size)
         # Patches are drawn before the filters exist: check the geometry first.
         self._check_kernel_fits(kernel)
         P = self._sample_patches(X, rng)
@@ -245,28 +226,19 @@ class KMeansConv(BaseConv):
 
     def _learn(self, P, rng):
         """Normalize, whiten and cluster the raw patch matrix ``P``; return the filters."""
-        kernel = _kernel_tuple(self.kernel_size)
+        kernel = check_kernel_size(self.kernel_size)
         if P.shape[0] < self.n_filters:
             raise ValueError(
                 f"n_filters={self.n_filters} is more than the {P.shape[0]} patches the "
                 "training data holds."
             )
-        if self.norm_eps == "auto":
-            value_range = float(P.max() - P.min())
-            self.norm_eps_ = 10.0 * (value_range / 255.0) ** 2
-        else:
-            self.norm_eps_ = float(self.norm_eps)
-        if self.normalize:
-            P = normalize_patches(P, eps=self.norm_eps_, ddof=1)
-        if self.whiten:
-            zca = ZCA(eps=self.whiten_eps).fit(P)
-            self.patch_mean_ = zca.mean_
-            self.whitening_ = zca.components_
-            U = zca.transform(P)
-        else:
-            self.patch_mean_ = None
-            self.whitening_ = None
-            U = P
+        P, self.norm_eps_, zca = normalize_and_whiten(
+            P, normalize=self.normalize, norm_eps=self.norm_eps, whiten=self.whiten,
+            whiten_eps=self.whiten_eps,
+        )
+        self.patch_mean_ = None if zca is None else zca.mean_
+        self.whitening_ = None if zca is None else zca.components_
+        U = P if zca is None else zca.transform(P)
         centroids, self.n_iter_ = fit_centroids(
             U.astype(np.float32),
             self.n_filters,
@@ -282,8 +254,8 @@ class KMeansConv(BaseConv):
         self.centroids_ = centroids.reshape(shape).astype(self._dtype)
         self.n_patches_ = int(P.shape[0])
         # Fold the whitening into the filters: c . W(p - m) = (W c) . p - (W c) . m
-        filters = centroids if self.whitening_ is None else centroids @ self.whitening_
-        self._prepare_transform(centroids, filters)
+        filters, offset = fold_whitening(centroids, zca)
+        self._prepare_transform(centroids, filters, offset)
         return filters.reshape(shape), None
 
     def partial_fit(self, X, y=None):
@@ -308,10 +280,6 @@ class KMeansConv(BaseConv):
         self : object
         """
         first = not hasattr(self, "_reservoir")
-        if first:
-            for attr in ("n_features_in_", "feature_names_in_"):
-                if hasattr(self, attr):
-                    delattr(self, attr)
         self._check_params()
         self._check_family_params()
         Xv = self._check_input(X, reset=first)
@@ -342,7 +310,7 @@ class KMeansConv(BaseConv):
         self._n_candidates = seen + len(new)
         return reservoir
 
-    def _prepare_transform(self, centroids, filters):
+    def _prepare_transform(self, centroids, filters, offset):
         """Matrices of the folded transform, built in float64, kept in the work dtype.
 
         At transform time each patch ``p`` (a row of the patch matrix) is only
@@ -364,7 +332,7 @@ class KMeansConv(BaseConv):
         self._patch_dim = K
         mean = np.zeros(K) if self.patch_mean_ is None else self.patch_mean_
         # float64 parts; the matrix for an encoding is built on first use
-        self._fold = (filters, filters @ mean, (centroids**2).sum(axis=1))
+        self._fold = (filters, offset, (centroids**2).sum(axis=1))
         self._phi = {}
         if self.whitening_ is not None:
             self._whiten_t = np.ascontiguousarray(self.whitening_.T, dtype=dt)

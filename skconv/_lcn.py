@@ -2,17 +2,22 @@
 
 import numpy as np
 from scipy import ndimage
-from scipy.sparse import issparse
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
+from ._base import MapsTransformerMixin
 from ._maps import FeatureMaps, is_variable_size, map_batches, stack_batches
 from ._validation import (
-    as_image_batch,
+    check_batch_size,
+    check_bool,
     check_float,
-    check_int,
+    check_float_tuple,
+    check_input,
+    check_int_tuple,
     check_n_jobs,
     check_option,
+    implied_ndim,
+    restore_layout,
 )
 
 __all__ = ["LocalContrastNorm"]
@@ -27,7 +32,7 @@ def gaussian_window(size, sigma):
     return w / w.sum()
 
 
-class LocalContrastNorm(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class LocalContrastNorm(MapsTransformerMixin, BaseEstimator):
     """Local contrast normalization of feature maps (Jarrett et al., 2009).
 
     For maps ``x`` with channels ``i`` and positions ``p``, with Gaussian
@@ -149,110 +154,40 @@ class LocalContrastNorm(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
 
     # --- parameters -------------------------------------------------------------
     def _explicit_ndim(self):
-        for value in (self.size, self.sigma):
-            if isinstance(value, (tuple, list)):
-                return len(value)
-        if self.input_shape is not None:
-            # (*spatial, n_channels), as Pool takes it
-            return len(self.input_shape) - 1
-        return None
-
-    def _per_axis(self, value, name, d, check):
-        if isinstance(value, (tuple, list)):
-            if len(value) != d:
-                raise ValueError(
-                    f"{name} must be a number or a tuple of {d} (one per spatial axis), "
-                    f"got {value!r}."
-                )
-            return tuple(check(v) for v in value)
-        return (check(value),) * d
+        return implied_ndim(self.size, self.sigma, input_shape=self.input_shape)
 
     def _windows(self, d):
         """Check the parameters; return the 1-D weights of each spatial axis."""
         for name in ("subtractive", "divisive", "across_channels"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}.")
+            check_bool(getattr(self, name), name)
         check_float(self.eps, "eps", min_val=0.0, include_boundaries="neither")
         check_option(self.mode, "mode", _MODES)
-        check_int(self.batch_size, "batch_size", min_val=1)
+        check_batch_size(self.batch_size, allow_auto=False)
         check_n_jobs(self.n_jobs)
-
-        def odd(v):
-            v = check_int(v, "size", min_val=1)
-            if v % 2 == 0:
-                raise ValueError(f"size must be odd (a window centred on each pixel), got {v}.")
-            return v
-
-        sizes = self._per_axis(self.size, "size", d, odd)
+        sizes = check_int_tuple(self.size, "size", d)
+        if any(s % 2 == 0 for s in sizes):
+            raise ValueError(
+                f"size must be odd (a window centred on each pixel) along every axis, got "
+                f"{self.size!r}."
+            )
         if self.sigma is None:
             sigmas = tuple(s / 4 for s in sizes)
         else:
-            sigmas = self._per_axis(
-                self.sigma, "sigma", d,
-                lambda v: check_float(v, "sigma", min_val=0.0, include_boundaries="neither"),
-            )
+            sigmas = check_float_tuple(self.sigma, "sigma", d)
         return [gaussian_window(s, g) for s, g in zip(sizes, sigmas)]
 
     # --- input ------------------------------------------------------------------
     def _check_input(self, X, *, reset):
-        """Return (maps in (n, *spatial, c) layout, d, how to give the result back)."""
+        """Return (maps in (n, *spatial, c) layout, their layout)."""
         explicit = self._explicit_ndim()
         if explicit is not None and explicit not in (1, 2, 3):
             raise ValueError(
-                f"size / sigma / input_shape describe {explicit}-D maps; only 1-D, 2-D "
-                "and 3-D maps are supported."
+                f"size, sigma and input_shape must describe 1-D, 2-D or 3-D maps, got "
+                f"{explicit}-D."
             )
-        layout = "nd"
-        if isinstance(X, FeatureMaps):
-            d = X.spatial_ndim
-            if explicit is not None and explicit != d:
-                raise ValueError(f"the window is {explicit}-D but X holds {d}-D maps.")
-            Xv = X
-        elif isinstance(X, (list, tuple)) and len(X) > 0 and all(hasattr(x, "shape") for x in X):
-            first = np.asarray(X[0])
-            d = explicit if explicit is not None else first.ndim - 1
-            if d < 1:
-                raise ValueError(
-                    "each sample of a list must be shaped (*spatial, n_channels); got "
-                    f"X[0] with shape {first.shape}."
-                )
-            if first.ndim == d:
-                layout = "nochannel"
-            Xv = as_image_batch(X, ndim=d, dtype=None if first.dtype.kind == "f" else np.float64)
-        else:
-            if not (hasattr(X, "iloc") or issparse(X) or isinstance(X, np.ndarray)):
-                X = np.asarray(X)
-            if X.ndim == 1:
-                raise ValueError(
-                    f"X is 1-D (shape {np.shape(X)}); Reshape your data: samples go first, "
-                    "as (n_samples, *spatial, n_channels)."
-                )
-            if X.ndim == 2:
-                X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
-                d = explicit if explicit is not None else 1
-                layout = "flat" if self.input_shape is not None else "nochannel"
-            else:
-                d = explicit if explicit is not None else X.ndim - 2
-                if X.ndim == d + 1:
-                    layout = "nochannel"
-            dtype = X.dtype if np.dtype(X.dtype).kind == "f" else np.float64
-            Xv = as_image_batch(X, ndim=d, input_shape=self.input_shape, dtype=dtype)
-        n_channels = Xv[0].shape[-1] if isinstance(Xv, list) else Xv.shape[-1]
-        if reset:
-            self.spatial_ndim_ = d
-            self.n_channels_in_ = int(n_channels)
-        else:
-            if d != self.spatial_ndim_:
-                raise ValueError(
-                    f"X holds {d}-D maps, but LocalContrastNorm was fitted on "
-                    f"{self.spatial_ndim_}-D maps."
-                )
-            if n_channels != self.n_channels_in_:
-                raise ValueError(
-                    f"X has {n_channels} channels, but LocalContrastNorm was fitted on "
-                    f"{self.n_channels_in_} channels."
-                )
-        return Xv, d, layout
+        return check_input(
+            self, X, reset=reset, ndim=explicit, input_shape=self.input_shape, dtype="float"
+        )
 
     # --- scikit-learn API ---------------------------------------------------------
     def fit(self, X, y=None):
@@ -268,11 +203,8 @@ class LocalContrastNorm(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
         -------
         self : object
         """
-        for attr in ("n_features_in_", "feature_names_in_"):
-            if hasattr(self, attr):
-                delattr(self, attr)
-        _, d, _ = self._check_input(X, reset=True)
-        self._windows(d)
+        _, layout = self._check_input(X, reset=True)
+        self._windows(layout.spatial_ndim)
         return self
 
     def transform(self, X):
@@ -290,8 +222,8 @@ class LocalContrastNorm(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
             keeps its dtype; other input gives float64.
         """
         check_is_fitted(self, "n_channels_in_")
-        Xv, d, layout = self._check_input(X, reset=False)
-        func = self._batch_func(self._windows(d))
+        Xv, layout = self._check_input(X, reset=False)
+        func = self._batch_func(self._windows(layout.spatial_ndim))
         if isinstance(Xv, FeatureMaps):
             return FeatureMaps(
                 Xv,
@@ -304,15 +236,10 @@ class LocalContrastNorm(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
             )
         if is_variable_size(Xv):
             parts = map_batches(Xv, func, batch_size=self.batch_size, n_jobs=self.n_jobs)
-            out = [p[0] for p in parts]
-            return [o[..., 0] for o in out] if layout == "nochannel" else out
+            return restore_layout([p[0] for p in parts], layout)
         # batches written into one array: the output is held once, not twice
         out = stack_batches(Xv, func, batch_size=self.batch_size, n_jobs=self.n_jobs)
-        if layout == "flat":
-            return out.reshape(out.shape[0], -1)
-        if layout == "nochannel":
-            return out[..., 0]
-        return out
+        return restore_layout(out, layout)
 
     def _batch_func(self, windows):
         subtractive, divisive = self.subtractive, self.divisive
@@ -348,7 +275,5 @@ class LocalContrastNorm(TransformerMixin, BaseEstimator, auto_wrap_output_keys=N
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.target_tags.required = False
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

@@ -16,7 +16,14 @@ from threadpoolctl import threadpool_limits
 
 from ._validation import effective_n_jobs
 
-__all__ = ["FeatureMaps", "map_batches", "stack_batches", "n_samples", "is_variable_size"]
+__all__ = [
+    "FeatureMaps",
+    "map_batches",
+    "stack_batches",
+    "materialize",
+    "n_samples",
+    "is_variable_size",
+]
 
 
 class FeatureMaps:
@@ -307,3 +314,11 @@ def stack_batches(X, func, *, batch_size=256, n_jobs=None):
 
     X._run(store)
     return out
+
+
+def materialize(maps):
+    """The maps as one ndarray, computed serially (for callers already in a worker)."""
+    if isinstance(maps, FeatureMaps):
+        parts = list(maps.iter_batches())
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return np.asarray(maps)

@@ -1,24 +1,23 @@
 """Pool: pooling of feature maps over regions, windows or channel groups."""
 
 import numpy as np
-from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import _engine
 from ._maps import FeatureMaps, is_variable_size, map_batches, stack_batches
 from ._validation import (
-    as_image_batch,
+    check_batch_size,
+    check_bool,
+    check_input,
     check_int,
     check_int_tuple,
     check_n_jobs,
     check_option,
+    implied_ndim,
 )
 
 __all__ = ["Pool"]
-
-METHODS = ("sum", "mean", "max", "l2", "ppv")
-
 
 def _region_bounds(size, n):
     """Split ``size`` positions into ``n`` regions proportional to the size.
@@ -37,19 +36,38 @@ def _region_bounds(size, n):
     return bounds
 
 
-def _reduce(x, axes, method):
-    """Reduce ``x`` over ``axes`` with a pooling ``method`` (x is not modified)."""
-    if method == "sum":
-        return x.sum(axis=axes)
-    if method == "mean":
-        return x.mean(axis=axes)
-    if method == "max":
-        return x.max(axis=axes)
-    if method == "l2":
-        return np.sqrt(np.square(x).sum(axis=axes))
-    # ppv: proportion of positive values (Dempster et al., ROCKET)
+def _sum(x, axes):
+    return x.sum(axis=axes)
+
+
+def _mean(x, axes):
+    return x.mean(axis=axes)
+
+
+def _max(x, axes):
+    return x.max(axis=axes)
+
+
+def _l2(x, axes):
+    return np.sqrt(np.square(x).sum(axis=axes))
+
+
+def _ppv(x, axes):
+    # proportion of positive values (Dempster et al., ROCKET)
     count = int(np.prod([x.shape[a] for a in axes]))
     return (x > 0).sum(axis=axes).astype(x.dtype) / x.dtype.type(count)
+
+
+#: The reductions of ``Pool(method=...)``: ``name -> f(x, axes)``; ``x`` is never modified.
+REDUCTIONS = {"sum": _sum, "mean": _mean, "max": _max, "l2": _l2, "ppv": _ppv}
+METHODS = tuple(REDUCTIONS)
+#: The reductions that pool across groups of channels (``channel_method``).
+CHANNEL_METHODS = ("max", "sum", "mean", "l2")
+
+
+def _reduce(x, axes, method):
+    """Reduce ``x`` over ``axes`` with a pooling ``method`` (x is not modified)."""
+    return REDUCTIONS[method](x, axes)
 
 
 class Pool(TransformerMixin, BaseEstimator):
@@ -174,36 +192,32 @@ class Pool(TransformerMixin, BaseEstimator):
 
     def _explicit_ndim(self):
         """Spatial dimensions implied by tuple-valued parameters, if any."""
-        for value in (self.grid, self.size, self.stride):
-            if isinstance(value, (tuple, list)):
-                return len(value)
+        levels = ()
         if self.pyramid is not None:
             try:
-                for level in self.pyramid:
-                    if isinstance(level, (tuple, list)):
-                        return len(level)
+                levels = tuple(self.pyramid)
             except TypeError:
                 raise TypeError(
                     f"pyramid must be a sequence of grid levels, got {self.pyramid!r}."
                 ) from None
-        if self.input_shape is not None:
-            return len(self.input_shape) - 1
-        return None
+        return implied_ndim(
+            self.grid, self.size, self.stride, *levels, input_shape=self.input_shape
+        )
 
     def _check_params(self, d):
         check_option(self.method, "method", METHODS)
-        check_option(self.channel_method, "channel_method", ("max", "sum", "mean", "l2"))
+        check_option(self.channel_method, "channel_method", CHANNEL_METHODS)
         check_int(self.channel_groups, "channel_groups", min_val=1, allow_none=True)
-        check_int(self.batch_size, "batch_size", min_val=1)
+        check_batch_size(self.batch_size, allow_auto=False)
         check_n_jobs(self.n_jobs)
-        if self.flatten is not None and not isinstance(self.flatten, (bool, np.bool_)):
-            raise TypeError(f"flatten must be a bool or None, got {self.flatten!r}.")
+        if self.flatten is not None:
+            check_bool(self.flatten, "flatten")
         mode = self._mode()
         if mode == "grid":
             grids = [check_int_tuple(2 if self.grid is None else self.grid, "grid", d)]
         elif mode == "pyramid":
             if len(self.pyramid) == 0:
-                raise ValueError("pyramid must have at least one level.")
+                raise ValueError("pyramid must have at least one level, got ().")
             grids = [check_int_tuple(level, "pyramid level", d) for level in self.pyramid]
         else:
             grids = None
@@ -214,68 +228,13 @@ class Pool(TransformerMixin, BaseEstimator):
         explicit = self._explicit_ndim()
         if explicit is not None and explicit not in (1, 2, 3):
             raise ValueError(
-                f"the pooling parameters describe {explicit}-D maps; only 1-D, 2-D and "
-                "3-D maps are supported."
+                f"the pooling parameters must describe 1-D, 2-D or 3-D maps, got "
+                f"{explicit}-D."
             )
-        if isinstance(X, FeatureMaps):
-            d = X.spatial_ndim
-            if explicit is not None and explicit != d:
-                raise ValueError(
-                    f"the pooling parameters are {explicit}-D but X holds {d}-D maps."
-                )
-            Xv = X
-        elif isinstance(X, (list, tuple)) and len(X) > 0 and all(hasattr(x, "shape") for x in X):
-            first = np.asarray(X[0])
-            d = explicit if explicit is not None else first.ndim - 1
-            if d < 1:
-                raise ValueError(
-                    f"each sample of a list must be shaped (*spatial, n_channels); got "
-                    f"X[0] with shape {first.shape}."
-                )
-            Xv = as_image_batch(X, ndim=d, dtype=None if first.dtype.kind == "f" else np.float64)
-        else:
-            if not (hasattr(X, "iloc") or issparse(X) or isinstance(X, np.ndarray)):
-                X = np.asarray(X)
-            ndim = X.ndim
-            if ndim == 2:
-                X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
-                d = explicit if explicit is not None else 1
-            else:
-                d = explicit if explicit is not None else ndim - 2
-                if ndim == 1:
-                    raise ValueError(
-                        f"X is 1-D (shape {np.shape(X)}); Reshape your data: samples go "
-                        "first, as (n_samples, *spatial, n_channels)."
-                    )
-                if d < 1:
-                    raise ValueError(
-                        "X must be feature maps shaped (n_samples, *spatial, n_channels), "
-                        f"flat (n_samples, n_features) data or a list of maps; got shape "
-                        f"{np.shape(X)}."
-                    )
-            dtype = getattr(X, "dtype", None)
-            if dtype is None or np.dtype(dtype).kind != "f":
-                dtype = np.float64
-            Xv = as_image_batch(X, ndim=d, input_shape=self.input_shape, dtype=dtype)
-        n_channels = Xv[0].shape[-1] if isinstance(Xv, list) else Xv.shape[-1]
-        if reset:
-            self.spatial_ndim_ = d
-            self.n_channels_in_ = int(n_channels)
-            if not isinstance(Xv, list) and None not in Xv.shape and not hasattr(
-                self, "n_features_in_"
-            ):
-                self.n_features_in_ = int(np.prod(Xv.shape[1:]))
-        else:
-            if d != self.spatial_ndim_:
-                raise ValueError(
-                    f"X holds {d}-D maps, but Pool was fitted on {self.spatial_ndim_}-D maps."
-                )
-            if n_channels != self.n_channels_in_:
-                raise ValueError(
-                    f"X has {n_channels} channels, but Pool was fitted on "
-                    f"{self.n_channels_in_} channels."
-                )
-        return Xv, d
+        Xv, layout = check_input(
+            self, X, reset=reset, ndim=explicit, input_shape=self.input_shape, dtype="float"
+        )
+        return Xv, layout.spatial_ndim
 
     # --- scikit-learn API -------------------------------------------------------
     def fit(self, X, y=None):
@@ -292,15 +251,12 @@ class Pool(TransformerMixin, BaseEstimator):
         -------
         self : object
         """
-        for attr in ("n_features_in_", "feature_names_in_"):
-            if hasattr(self, attr):
-                delattr(self, attr)
         Xv, d = self._check_input(X, reset=True)
         mode, grids = self._check_params(d)
         if self.channel_groups is not None and self.n_channels_in_ % self.channel_groups:
             raise ValueError(
-                f"channel_groups={self.channel_groups} must divide the number of "
-                f"channels ({self.n_channels_in_})."
+                f"channel_groups must divide the number of channels ({self.n_channels_in_}), "
+                f"got {self.channel_groups}."
             )
         if mode == "size" and not is_variable_size(Xv):
             self._window_output_shape(Xv.shape[1:-1], d)

@@ -1,16 +1,13 @@
 """ZCA (zero-phase component analysis) whitening as a scikit-learn transformer."""
 
-from numbers import Real
-
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-__all__ = ["ZCA"]
+from ._stats import RunningMoments
+from ._validation import check_bool, check_float
 
-# Rows per float64 block when accumulating statistics: bounds the temporary
-# centred copy to about 64 MiB whatever the number of samples.
-_BLOCK_ELEMENTS = 2**23
+__all__ = ["ZCA"]
 
 
 class ZCA(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -98,19 +95,8 @@ class ZCA(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.copy = copy
 
     def _check_params(self):
-        eps = self.eps
-        if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, Real):
-            raise TypeError(
-                f"eps must be a non-negative real number, got {eps!r} of type "
-                f"{type(eps).__name__}."
-            )
-        if not (np.isfinite(eps) and eps >= 0):
-            raise ValueError(f"eps must be a finite number >= 0, got {eps!r}.")
-        if not isinstance(self.copy, (bool, np.bool_)):
-            raise TypeError(
-                f"copy must be a bool, got {self.copy!r} of type "
-                f"{type(self.copy).__name__}."
-            )
+        check_float(self.eps, "eps", min_val=0.0)
+        check_bool(self.copy, "copy")
 
     def fit(self, X, y=None):
         """Compute the mean and whitening matrix of ``X``.
@@ -172,34 +158,17 @@ class ZCA(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _reset_statistics(self, n_features):
+        self._moments = RunningMoments(n_features)
         self.n_samples_seen_ = 0
-        self.mean_ = np.zeros(n_features, dtype=np.float64)
-        # Centred scatter matrix sum_i (x_i - mean)(x_i - mean)^T; kept
-        # centred (not raw sums of outer products) so large feature means do
-        # not cancel away the variance.
-        self._scatter = np.zeros((n_features, n_features), dtype=np.float64)
+        self.mean_ = self._moments.mean
 
     def _accumulate(self, X):
-        n_features = X.shape[1]
-        block = max(1, _BLOCK_ELEMENTS // max(n_features, 1))
-        for start in range(0, X.shape[0], block):
-            chunk = X[start : start + block]
-            n_b = chunk.shape[0]
-            mean_b = chunk.mean(axis=0, dtype=np.float64)
-            centred = chunk.astype(np.float64) - mean_b
-            scatter_b = centred.T @ centred
-            n_a = self.n_samples_seen_
-            n = n_a + n_b
-            # Pairwise merge of (count, mean, scatter) (Chan, Golub & LeVeque).
-            delta = mean_b - self.mean_
-            self.mean_ = self.mean_ + delta * (n_b / n)
-            self._scatter += scatter_b + np.outer(delta, delta) * (n_a * n_b / n)
-            self.n_samples_seen_ = n
+        self._moments.update(X)
+        self.n_samples_seen_ = self._moments.n
+        self.mean_ = self._moments.mean
 
     def _update_components(self):
-        n = self.n_samples_seen_
-        cov = self._scatter / (n - 1)
-        cov = 0.5 * (cov + cov.T)
+        cov = self._moments.covariance()
         evals, evecs = np.linalg.eigh(cov)
         # eigh returns ascending values; negative ones are rounding noise.
         evals = np.clip(evals, 0.0, None)

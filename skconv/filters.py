@@ -22,6 +22,12 @@ estimators of this package.  Hand-designed 2-D banks given ``n_channels > 1``
 replicate the same kernel in every channel, so their response to a
 multichannel image is the response to the sum of its channels.
 
+Signals (1-D) and volumes (3-D) have banks too: ``ndim=1`` gives the 1-D
+Gabor atoms, derivative operators and Gaussian derivatives that
+:class:`skconv.GaborConv` and :class:`skconv.EdgeConv` apply to signals, and
+:func:`log_bank` and :func:`dog_bank` take ``ndim=3``; :func:`random_bank` draws
+kernels of any of the three.
+
 Random banks
     :func:`random_bank`, :func:`random_dilations`.
 Gabor filters
@@ -29,14 +35,27 @@ Gabor filters
 Edge, blob and derivative filters
     :func:`edge_bank`, :func:`log_bank`, :func:`dog_bank`,
     :func:`gaussian_derivative_bank`, :func:`leung_malik_bank`.
+Combining banks
+    :func:`concatenate_banks`.
 """
 
 import math
-import numbers
-from collections.abc import Sequence
 
 import numpy as np
-from sklearn.utils import check_random_state
+
+from ._validation import (
+    check_bool,
+    check_dtype,
+    check_float,
+    check_floats,
+    check_int,
+    check_int_tuple,
+    check_kernel_size,
+    check_option,
+    check_options,
+    check_random_state,
+    is_int,
+)
 
 __all__ = [
     "random_bank",
@@ -47,70 +66,19 @@ __all__ = [
     "dog_bank",
     "gaussian_derivative_bank",
     "leung_malik_bank",
+    "concatenate_banks",
     "EDGE_FILTERS",
+    "EDGE_FILTERS_1D",
 ]
 
 
 # ---------------------------------------------------------------------------
-# validation helpers
+# helpers
 # ---------------------------------------------------------------------------
 
 
-def _check_int(value, name, min_value=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r} of type {type(value).__name__}.")
-    if value < min_value:
-        raise ValueError(f"{name} must be >= {min_value}, got {value}.")
-    return int(value)
-
-
-def _check_float(value, name, *, positive=True):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}.")
-    value = float(value)
-    if not np.isfinite(value) or (positive and value <= 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}.")
-    return value
-
-
-def _check_floats(values, name):
-    """A positive scalar or a non-empty sequence of positive scalars -> list of floats."""
-    if isinstance(values, numbers.Real) and not isinstance(values, bool):
-        values = [values]
-    if isinstance(values, np.ndarray):
-        values = values.ravel().tolist()
-    if not isinstance(values, Sequence) or isinstance(values, str) or len(values) == 0:
-        raise TypeError(f"{name} must be a positive number or a non-empty sequence of them, got {values!r}.")
-    return [_check_float(v, f"each of {name}") for v in values]
-
-
-def _check_kernel_size(kernel_size, name="kernel_size", ndims=(1, 2, 3)):
-    """int -> 2-D square; tuple -> its length sets the dimensionality."""
-    if isinstance(kernel_size, numbers.Integral) and not isinstance(kernel_size, bool):
-        if 2 not in ndims:
-            raise ValueError(f"{name} must be a tuple of length {ndims}, got the int {kernel_size}.")
-        shape = (int(kernel_size),) * 2
-    elif isinstance(kernel_size, (tuple, list)) and len(kernel_size) in ndims:
-        shape = tuple(kernel_size)
-    else:
-        lengths = " or ".join(str(d) for d in ndims)
-        raise TypeError(
-            f"{name} must be an int (a square 2-D kernel) or a tuple of {lengths} ints, got {kernel_size!r}."
-        )
-    return tuple(_check_int(k, f"each entry of {name}") for k in shape)
-
-
-def _check_dtype(dtype):
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise ValueError(f"dtype must be a real floating-point dtype, got {dtype}.")
-    return dtype
-
-
-def _check_choice(value, name, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
-    return value
+def _positive(value, name):
+    return check_float(value, name, min_val=0.0, include_boundaries="neither")
 
 
 def _fit_to_size(kernel, size):
@@ -131,14 +99,63 @@ def _fit_to_size(kernel, size):
 
 
 def _stack(kernels, kernel_size, n_channels, dtype):
-    """Bring 2-D kernels to one size, stack them and replicate across channels."""
+    """Bring kernels (all of one ndim) to one size, stack them and replicate across channels."""
+    ndim = kernels[0].ndim
     if kernel_size is None:
-        size = tuple(max(k.shape[a] for k in kernels) for a in range(2))
+        size = tuple(max(k.shape[a] for k in kernels) for a in range(ndim))
     else:
-        size = _check_kernel_size(kernel_size, ndims=(2,))
+        size = check_int_tuple(kernel_size, "kernel_size", ndim)
     bank = np.stack([_fit_to_size(k, size) for k in kernels])
     bank = np.repeat(bank[..., np.newaxis], n_channels, axis=-1)
     return bank.astype(dtype, copy=False)
+
+
+def concatenate_banks(banks, *, kernel_size=None):
+    """Concatenate filter banks whose kernels differ in size into one bank.
+
+    Every kernel is zero-padded, centred, to the largest size of all the banks
+    along each axis (or centre-cropped / padded to ``kernel_size``): the centre
+    index ``(s - 1) // 2`` of each axis stays the centre, so correlating with the
+    padded kernel gives the same response as with the original one.
+
+    Parameters
+    ----------
+    banks : sequence of ndarray of shape (n_filters_i, *kernel_i, n_channels)
+        Banks with the same number of kernel dimensions and channels.
+    kernel_size : int or tuple of int, default=None
+        Common kernel size; None pads to the largest one.
+
+    Returns
+    -------
+    bank : ndarray of shape (sum of n_filters_i, *kernel, n_channels)
+
+    Examples
+    --------
+    >>> from skconv.filters import concatenate_banks, edge_bank, log_bank
+    >>> concatenate_banks([edge_bank("sobel"), log_bank(1.0)]).shape
+    (3, 9, 9, 1)
+    """
+    if isinstance(banks, np.ndarray) or not isinstance(banks, (list, tuple)) or not banks:
+        raise TypeError(
+            f"banks must be a non-empty list of filter banks, got {type(banks).__name__}."
+        )
+    banks = [np.asarray(b) for b in banks]
+    first = banks[0]
+    for i, b in enumerate(banks):
+        if b.ndim not in (3, 4, 5) or b.ndim != first.ndim or b.shape[-1] != first.shape[-1]:
+            raise ValueError(
+                "banks must all have shape (n_filters, *kernel, n_channels) with the same "
+                f"kernel dimensions and channels as banks[0] {first.shape}, got banks[{i}] "
+                f"with shape {b.shape}."
+            )
+    ndim, c = first.ndim - 2, first.shape[-1]
+    if kernel_size is None:
+        size = tuple(max(b.shape[1 + a] for b in banks) for a in range(ndim))
+    else:
+        size = check_int_tuple(kernel_size, "kernel_size", ndim)
+    return np.concatenate(
+        [np.stack([_fit_to_size(k, size + (c,)) for k in b]) for b in banks if len(b)]
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -256,11 +273,13 @@ def random_bank(
     >>> bool(np.allclose(flat @ flat.T, np.eye(16)))
     True
     """
-    n_filters = _check_int(n_filters, "n_filters")
-    kernel = _check_kernel_size(kernel_size)
-    n_channels = _check_int(n_channels, "n_channels")
-    _check_choice(distribution, "distribution", ("gaussian", "uniform", "orthogonal", "binary"))
-    dtype = _check_dtype(dtype)
+    n_filters = check_int(n_filters, "n_filters", min_val=1)
+    kernel = check_kernel_size(kernel_size)
+    n_channels = check_int(n_channels, "n_channels", min_val=1)
+    check_option(distribution, "distribution", ("gaussian", "uniform", "orthogonal", "binary"))
+    zero_mean = check_bool(zero_mean, "zero_mean")
+    unit_norm = check_bool(unit_norm, "unit_norm")
+    dtype = check_dtype(dtype, choices=None)
     rng = check_random_state(random_state)
     shape = (n_filters, *kernel, n_channels)
     dim = math.prod(kernel) * n_channels
@@ -329,19 +348,18 @@ def random_dilations(n_filters, kernel_length, input_length, *, random_state=Non
     >>> int(d.min()) >= 1 and int((9 - 1) * d.max() + 1) <= 500
     True
     """
-    n_filters = _check_int(n_filters, "n_filters")
-    input_length = _check_int(input_length, "input_length")
-    if isinstance(kernel_length, numbers.Integral) and not isinstance(kernel_length, bool):
-        lengths = np.full(n_filters, _check_int(kernel_length, "kernel_length"), dtype=np.int64)
+    n_filters = check_int(n_filters, "n_filters", min_val=1)
+    input_length = check_int(input_length, "input_length", min_val=1)
+    if is_int(kernel_length):
+        length = check_int(kernel_length, "kernel_length", min_val=1)
+        lengths = np.full(n_filters, length, dtype=np.int64)
     else:
         lengths = np.asarray(kernel_length)
-        if lengths.shape != (n_filters,) or lengths.dtype.kind not in "iu":
+        if lengths.shape != (n_filters,) or lengths.dtype.kind not in "iu" or lengths.min() < 1:
             raise ValueError(
-                f"kernel_length must be an int or an integer array of shape (n_filters,) = ({n_filters},); "
-                f"got {kernel_length!r}."
+                f"kernel_length must be an int >= 1 or an integer array of shape "
+                f"(n_filters,) = ({n_filters},) of values >= 1, got {kernel_length!r}."
             )
-        if lengths.min() < 1:
-            raise ValueError(f"kernel_length values must be >= 1, got min {lengths.min()}.")
         lengths = lengths.astype(np.int64)
     rng = check_random_state(random_state)
     exponent = np.zeros(n_filters)
@@ -365,16 +383,24 @@ def gabor_bank(
     n_stds=3,
     kernel_size=None,
     part="real",
+    ndim=2,
     n_channels=1,
     dtype=np.float64,
 ):
-    """Build a bank of 2-D Gabor filters.
+    """Build a bank of Gabor filters (2-D, or 1-D for signals).
 
     A Gabor filter is a Gaussian envelope times a complex sinusoid; banks of
     them at several frequencies and orientations model simple cells of the
-    visual cortex [1]_, [2]_ and are classic texture features [3]_.  Each
+    visual cortex [1]_, [2]_ and are classic texture features [3]_.  Each 2-D
     filter is :func:`skimage.filters.gabor_kernel` ``(frequency, theta,
     bandwidth, sigma_x=sigma, sigma_y=sigma, n_stds=n_stds)``.
+
+    With ``ndim=1`` each filter is the 1-D atom
+    ``exp(-x**2 / (2 sigma**2)) / (sqrt(2 pi) sigma) * exp(2j pi f x)`` on the
+    support of radius ``ceil(max(n_stds * sigma, 1))``, with ``sigma`` from the
+    bandwidth by the same rule: the central row of the orientation-0 kernel,
+    rescaled to a 1-D Gaussian's normalization. There is one filter per
+    frequency (``n_orientations`` is not used).
 
     Parameters
     ----------
@@ -393,15 +419,17 @@ def gabor_bank(
     n_stds : float, default=3
         The natural support of each kernel extends ``n_stds`` standard
         deviations.
-    kernel_size : int or tuple of 2 ints, default=None
+    kernel_size : int or tuple of ndim ints, default=None
         None keeps each kernel's natural support, zero-padded (centred) to the
-        largest in the bank so that they stack.  An int (square) or a pair
+        largest in the bank so that they stack.  An int (square) or a tuple
         centre-crops or zero-pads every kernel to that size.
     part : {"real", "imag", "both", "complex"}, default="real"
         Which filters to return: the real (even, cosine) part, the imaginary
         (odd, sine) part, both as consecutive filters (real then imaginary for
         each frequency and orientation), or the complex kernels themselves, from
         whose responses one computes magnitude or energy.
+    ndim : {1, 2}, default=2
+        Images (2) or signals (1).
     n_channels : int, default=1
         The kernel is replicated in each of ``n_channels`` channels, so its
         response to a multichannel image is the response to the sum of the
@@ -412,11 +440,11 @@ def gabor_bank(
 
     Returns
     -------
-    bank : ndarray of shape (n_filters, height, width, n_channels)
-        ``n_filters = len(frequencies) * n_orientations`` (twice that for
-        ``part="both"``), ordered frequency-major, orientation-minor: filter
-        ``i * n_orientations + k`` has frequency ``frequencies[i]`` and
-        orientation ``k * pi / n_orientations``.
+    bank : ndarray of shape (n_filters, *kernel, n_channels)
+        ``n_filters = len(frequencies) * n_orientations`` (``len(frequencies)``
+        in 1-D; twice that for ``part="both"``), ordered frequency-major,
+        orientation-minor: filter ``i * n_orientations + k`` has frequency
+        ``frequencies[i]`` and orientation ``k * pi / n_orientations``.
 
     References
     ----------
@@ -436,38 +464,45 @@ def gabor_bank(
     (8, 15, 15, 1)
     >>> gabor_bank(0.2, 6, part="both", n_channels=3).shape[0]
     12
+    >>> gabor_bank((0.1, 0.25), ndim=1).shape
+    (2, 25, 1)
     """
     from skimage.filters import gabor_kernel
 
-    frequencies = _check_floats(frequencies, "frequencies")
-    n_orientations = _check_int(n_orientations, "n_orientations")
+    frequencies = list(check_floats(frequencies, "frequencies"))
+    n_orientations = check_int(n_orientations, "n_orientations", min_val=1)
     if sigmas is None:
         sigma_list = [None] * len(frequencies)
     else:
-        sigma_list = _check_floats(sigmas, "sigmas")
+        sigma_list = list(check_floats(sigmas, "sigmas"))
         if len(sigma_list) == 1:
             sigma_list = sigma_list * len(frequencies)
         elif len(sigma_list) != len(frequencies):
             raise ValueError(
-                f"sigmas must be one number or one per frequency ({len(frequencies)}), got {len(sigma_list)}."
+                f"sigmas must be one number or one per frequency ({len(frequencies)}), got "
+                f"{len(sigma_list)} numbers."
             )
-    bandwidth = _check_float(bandwidth, "bandwidth")
-    n_stds = _check_float(n_stds, "n_stds")
-    _check_choice(part, "part", ("real", "imag", "both", "complex"))
-    n_channels = _check_int(n_channels, "n_channels")
-    dtype = _check_dtype(dtype)
+    bandwidth = _positive(bandwidth, "bandwidth")
+    n_stds = _positive(n_stds, "n_stds")
+    check_option(part, "part", ("real", "imag", "both", "complex"))
+    ndim = check_option(ndim, "ndim", (1, 2))
+    n_channels = check_int(n_channels, "n_channels", min_val=1)
+    dtype = check_dtype(dtype, choices=None)
 
     kernels = []
     for frequency, sigma in zip(frequencies, sigma_list):
-        for k in range(n_orientations):
-            g = gabor_kernel(
-                frequency,
-                theta=k * np.pi / n_orientations,
-                bandwidth=bandwidth,
-                sigma_x=sigma,
-                sigma_y=sigma,
-                n_stds=n_stds,
-            )
+        for k in range(n_orientations if ndim == 2 else 1):
+            if ndim == 1:
+                g = _gabor_1d(frequency, sigma, bandwidth, n_stds)
+            else:
+                g = gabor_kernel(
+                    frequency,
+                    theta=k * np.pi / n_orientations,
+                    bandwidth=bandwidth,
+                    sigma_x=sigma,
+                    sigma_y=sigma,
+                    n_stds=n_stds,
+                )
             if part == "real":
                 kernels.append(g.real)
             elif part == "imag":
@@ -478,6 +513,19 @@ def gabor_bank(
                 kernels.append(g)
     out_dtype = np.result_type(dtype, np.complex64) if part == "complex" else dtype
     return _stack(kernels, kernel_size, n_channels, out_dtype)
+
+
+def _gabor_1d(frequency, sigma, bandwidth, n_stds):
+    """Complex 1-D Gabor atom; ``sigma=None`` derives the width from the bandwidth."""
+    if sigma is None:
+        # the width whose frequency response spans ``bandwidth`` octaves at half
+        # amplitude: the rule of skimage.filters.gabor_kernel
+        b = 2.0**bandwidth
+        sigma = math.sqrt(math.log(2) / 2) / math.pi * (b + 1) / (b - 1) / frequency
+    r = int(math.ceil(max(n_stds * sigma, 1.0)))
+    x = np.arange(-r, r + 1, dtype=np.float64)
+    g = np.exp(-(x**2) / (2 * sigma**2)) / (math.sqrt(2 * math.pi) * sigma)
+    return g * np.exp(2j * math.pi * frequency * x)
 
 
 # ---------------------------------------------------------------------------
@@ -519,16 +567,25 @@ _EDGE_GROUPS = {
     "prewitt": ("prewitt_x", "prewitt_y"),
     "scharr": ("scharr_x", "scharr_y"),
     "roberts": ("roberts_pos_diag", "roberts_neg_diag"),
+    "laplace": ("laplace4",),
+}
+
+#: The 1-D derivative kernels :func:`edge_bank` knows with ``ndim=1``.
+EDGE_FILTERS_1D = {
+    "diff": np.array([-1.0, 0.0, 1.0]),
+    "laplace": np.array([1.0, -2.0, 1.0]),
+}
+for _kernel in EDGE_FILTERS_1D.values():
+    _kernel.flags.writeable = False
+
+_DEFAULT_EDGES = {
+    1: ("diff", "laplace"),
+    2: ("sobel", "prewitt", "scharr", "roberts", "laplace4", "laplace8"),
 }
 
 
-def edge_bank(
-    names=("sobel", "prewitt", "scharr", "roberts", "laplace4", "laplace8"),
-    *,
-    n_channels=1,
-    dtype=np.float64,
-):
-    """Build a bank of classic 3x3 edge and Laplacian filters.
+def edge_bank(names=None, *, ndim=2, return_names=False, n_channels=1, dtype=np.float64):
+    """Build a bank of classic 3x3 edge and Laplacian filters (or their 1-D forms).
 
     All kernels are unnormalized integer kernels written for
     cross-correlation (see the module docstring): ``x`` filters respond
@@ -543,7 +600,8 @@ def edge_bank(
     - ``laplace4``: ``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]``;
     - ``laplace8``: ``[[1, 1, 1], [1, -8, 1], [1, 1, 1]]``.
 
-    The ``_y`` kernels are the transposes of the ``_x`` ones.  Their responses
+    The ``_y`` kernels are the transposes of the ``_x`` ones, and ``laplace``
+    is ``laplace4``.  Their responses
     equal :func:`scipy.ndimage.sobel`, :func:`scipy.ndimage.prewitt` and
     :func:`scipy.ndimage.laplace` (``axis=1`` for ``x``, ``axis=0`` for
     ``y``), 16 times :func:`skimage.filters.scharr` and exactly
@@ -551,13 +609,24 @@ def edge_bank(
     2x2 Roberts cross is embedded in a 3x3 kernel so that it stacks with the
     others; its upper-left tap sits on the centre pixel.
 
+    With ``ndim=1`` the operators are those of signals (:data:`EDGE_FILTERS_1D`):
+    ``"diff"``, the central difference ``[-1, 0, 1]`` that
+    :func:`scipy.ndimage.sobel` and :func:`scipy.ndimage.prewitt` compute on a
+    signal, and ``"laplace"``, ``[1, -2, 1]`` as :func:`scipy.ndimage.laplace`.
+
     Parameters
     ----------
-    names : str or sequence of str, default=("sobel", "prewitt", "scharr", "roberts", "laplace4", "laplace8")
+    names : str or sequence of str, default=None
         Filters to include, in order.  Single kernels are named as in
         :data:`EDGE_FILTERS`; the families ``"sobel"``, ``"prewitt"``,
         ``"scharr"`` expand to their ``x`` and ``y`` kernels and
-        ``"roberts"`` to its two diagonals.
+        ``"roberts"`` to its two diagonals.  None means ``("sobel", "prewitt",
+        "scharr", "roberts", "laplace4", "laplace8")`` in 2-D and ``("diff",
+        "laplace")`` in 1-D.
+    ndim : {1, 2}, default=2
+        Images (2) or signals (1).
+    return_names : bool, default=False
+        Also return the name of each filter (the families expanded).
     n_channels : int, default=1
         The kernel is replicated in each of ``n_channels`` channels.
     dtype : floating dtype, default=np.float64
@@ -565,8 +634,10 @@ def edge_bank(
 
     Returns
     -------
-    bank : ndarray of shape (n_filters, 3, 3, n_channels)
-        The default gives 10 filters.
+    bank : ndarray of shape (n_filters, 3, 3, n_channels) or (n_filters, 3, n_channels)
+        The 2-D default gives 10 filters.
+    names : list of str
+        With ``return_names=True``: the single kernel names, in order.
 
     References
     ----------
@@ -588,23 +659,45 @@ def edge_bank(
     array([[-1.,  0.,  1.],
            [-2.,  0.,  2.],
            [-1.,  0.,  1.]])
+    >>> bank, names = edge_bank(ndim=1, return_names=True)
+    >>> names, bank[:, :, 0]
+    (['diff', 'laplace'], array([[-1.,  0.,  1.],
+           [ 1., -2.,  1.]]))
     """
+    ndim = check_option(ndim, "ndim", (1, 2))
+    singles = _expand_edge_names(_DEFAULT_EDGES[ndim] if names is None else names, ndim)
+    if not singles:
+        raise ValueError("names must name at least one filter, got an empty sequence.")
+    return_names = check_bool(return_names, "return_names")
+    n_channels = check_int(n_channels, "n_channels", min_val=1)
+    dtype = check_dtype(dtype, choices=None)
+    known = EDGE_FILTERS if ndim == 2 else EDGE_FILTERS_1D
+    bank = _stack([known[n] for n in singles], None, n_channels, dtype)
+    return (bank, singles) if return_names else bank
+
+
+def _expand_edge_names(names, ndim, param="names"):
+    """Single kernel names of ``names`` (families such as ``"sobel"`` expanded)."""
     if isinstance(names, str):
         names = (names,)
-    if not isinstance(names, Sequence) or len(names) == 0:
-        raise TypeError(f"names must be a filter name or a non-empty sequence of them, got {names!r}.")
-    n_channels = _check_int(n_channels, "n_channels")
-    dtype = _check_dtype(dtype)
-    kernels = []
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise TypeError(
+            f"{param} must be a filter name or a sequence of names, got {names!r}."
+        )
+    known = EDGE_FILTERS if ndim == 2 else EDGE_FILTERS_1D
+    groups = _EDGE_GROUPS if ndim == 2 else {}
+    singles = []
     for name in names:
-        if name in _EDGE_GROUPS:
-            kernels.extend(EDGE_FILTERS[single] for single in _EDGE_GROUPS[name])
-        elif name in EDGE_FILTERS:
-            kernels.append(EDGE_FILTERS[name])
+        if name in groups:
+            singles.extend(groups[name])
+        elif name in known:
+            singles.append(name)
         else:
-            known = sorted(_EDGE_GROUPS) + sorted(EDGE_FILTERS)
-            raise ValueError(f"Unknown edge filter name {name!r} in names; expected one of {known}.")
-    return _stack(kernels, None, n_channels, dtype)
+            raise ValueError(
+                f"{param} must hold {ndim}-D edge filter names, each one of "
+                f"{sorted(groups) + sorted(known)}, got {name!r}."
+            )
+    return singles
 
 
 # ---------------------------------------------------------------------------
@@ -623,15 +716,39 @@ def _grid(radius):
     return r[np.newaxis, :], r[:, np.newaxis]
 
 
-def _gaussian(sigma, truncate):
-    """Isotropic 2-D Gaussian normalized to sum 1 on its truncated support.
+def _squared_radius(radius, ndim):
+    """Squared distance to the centre on a (2r+1)^ndim support."""
+    r = np.arange(-radius, radius + 1, dtype=np.float64)
+    sq = 0.0
+    for axis in range(ndim):
+        sq = sq + r.reshape((-1,) + (1,) * (ndim - 1 - axis)) ** 2
+    return sq
 
-    On a square support this is the outer product of two 1-D Gaussians that
-    each sum to 1, i.e. the kernel of :func:`scipy.ndimage.gaussian_filter`.
+
+def _gaussian(sigma, truncate, ndim=2):
+    """Isotropic Gaussian normalized to sum 1 on its truncated square support.
+
+    On a square support this is the outer product of 1-D Gaussians that each
+    sum to 1, i.e. the kernel of :func:`scipy.ndimage.gaussian_filter`.
     """
-    x, y = _grid(_radius(sigma, truncate))
-    g = np.exp(-(x**2 + y**2) / (2 * sigma**2))
+    g = np.exp(-_squared_radius(_radius(sigma, truncate), ndim) / (2 * sigma**2))
     return g / g.sum()
+
+
+def _gaussian_derivative_1d(sigma, truncate, order):
+    """Sampled 1-D Gaussian derivative of ``order`` 1 or 2, for correlation.
+
+    Order 1 is ``x / sigma**2 * g`` (correlating with it differentiates the
+    smoothed signal), order 2 ``(x**2 / sigma**4 - 1 / sigma**2) * g``, with ``g``
+    summing to 1: the kernels of :func:`scipy.ndimage.gaussian_filter1d` in the
+    correlation convention.
+    """
+    x = np.arange(-_radius(sigma, truncate), _radius(sigma, truncate) + 1, dtype=np.float64)
+    g = np.exp(-(x**2) / (2 * sigma**2))
+    g /= g.sum()
+    if order == 1:
+        return x / sigma**2 * g
+    return (x**2 / sigma**4 - 1 / sigma**2) * g
 
 
 def log_bank(
@@ -640,10 +757,11 @@ def log_bank(
     kernel_size=None,
     truncate=4.0,
     scale_normalized=False,
+    ndim=2,
     n_channels=1,
     dtype=np.float64,
 ):
-    """Build a bank of Laplacian-of-Gaussian (LoG) filters.
+    """Build a bank of Laplacian-of-Gaussian (LoG) filters, in 1-D, 2-D or 3-D.
 
     The LoG ``(x**2 + y**2 - 2 sigma**2) / sigma**4 * G_sigma(x, y)`` is the
     blob / zero-crossing edge detector of Marr and Hildreth [1]_.  ``G_sigma``
@@ -651,13 +769,14 @@ def log_bank(
     normalized to sum 1 there, which makes each filter's response equal to
     :func:`scipy.ndimage.gaussian_laplace` with the same ``truncate`` away from
     the image border.  The centre is negative: bright blobs give negative
-    responses.
+    responses.  In ``ndim`` dimensions the filter is ``(r**2 - ndim sigma**2) /
+    sigma**4 * G_sigma``; in 1-D, the second derivative of the Gaussian.
 
     Parameters
     ----------
     sigmas : float or sequence of float, default=(1.0, 2.0, 4.0)
         Scales (standard deviations of the Gaussian), one filter each.
-    kernel_size : int or tuple of 2 ints, default=None
+    kernel_size : int or tuple of ndim ints, default=None
         None zero-pads every kernel (centred) to the largest natural support in
         the bank; an int (square) or a pair centre-crops or pads each kernel to
         that size (cropping truncates the kernel further).
@@ -666,6 +785,8 @@ def log_bank(
     scale_normalized : bool, default=False
         Multiply each filter by ``sigma**2``, Lindeberg's scale normalization
         [2]_, so that responses at different scales are comparable.
+    ndim : {1, 2, 3}, default=2
+        Signals, images or volumes.
     n_channels : int, default=1
         The kernel is replicated in each of ``n_channels`` channels.
     dtype : floating dtype, default=np.float64
@@ -673,7 +794,7 @@ def log_bank(
 
     Returns
     -------
-    bank : ndarray of shape (len(sigmas), height, width, n_channels)
+    bank : ndarray of shape (len(sigmas), *kernel, n_channels)
 
     References
     ----------
@@ -687,15 +808,22 @@ def log_bank(
     >>> from skconv.filters import log_bank
     >>> log_bank((1, 2)).shape
     (2, 17, 17, 1)
+    >>> log_bank(1.0, ndim=3).shape
+    (1, 9, 9, 9, 1)
     """
-    sigmas = _check_floats(sigmas, "sigmas")
-    truncate = _check_float(truncate, "truncate")
-    n_channels = _check_int(n_channels, "n_channels")
-    dtype = _check_dtype(dtype)
+    sigmas = check_floats(sigmas, "sigmas")
+    truncate = _positive(truncate, "truncate")
+    scale_normalized = check_bool(scale_normalized, "scale_normalized")
+    ndim = check_option(ndim, "ndim", (1, 2, 3))
+    n_channels = check_int(n_channels, "n_channels", min_val=1)
+    dtype = check_dtype(dtype, choices=None)
     kernels = []
     for sigma in sigmas:
-        x, y = _grid(_radius(sigma, truncate))
-        log = (x**2 + y**2 - 2 * sigma**2) / sigma**4 * _gaussian(sigma, truncate)
+        if ndim == 1:
+            log = _gaussian_derivative_1d(sigma, truncate, 2)
+        else:
+            sq = _squared_radius(_radius(sigma, truncate), ndim)
+            log = (sq - ndim * sigma**2) / sigma**4 * _gaussian(sigma, truncate, ndim)
         kernels.append(log * sigma**2 if scale_normalized else log)
     return _stack(kernels, kernel_size, n_channels, dtype)
 
@@ -706,10 +834,11 @@ def dog_bank(
     *,
     kernel_size=None,
     truncate=4.0,
+    ndim=2,
     n_channels=1,
     dtype=np.float64,
 ):
-    """Build a bank of difference-of-Gaussians (DoG) filters.
+    """Build a bank of difference-of-Gaussians (DoG) filters, in 1-D, 2-D or 3-D.
 
     Each filter is ``G_sigma - G_{k sigma}``, both Gaussians normalized to sum 1
     on their truncated supports (radius ``int(truncate * s + 0.5)``), so every
@@ -726,12 +855,14 @@ def dog_bank(
         Scale of the centre Gaussian, one filter each.
     k : float, default=1.6
         Ratio of the surround to the centre scale, ``> 1``.
-    kernel_size : int or tuple of 2 ints, default=None
+    kernel_size : int or tuple of ndim ints, default=None
         None zero-pads every kernel (centred) to the largest natural support in
-        the bank (that of the largest surround); an int or a pair
+        the bank (that of the largest surround); an int or a tuple
         centre-crops or pads each kernel to that size.
     truncate : float, default=4.0
         The natural supports extend this many standard deviations.
+    ndim : {1, 2, 3}, default=2
+        Signals, images or volumes.
     n_channels : int, default=1
         The kernel is replicated in each of ``n_channels`` channels.
     dtype : floating dtype, default=np.float64
@@ -739,7 +870,7 @@ def dog_bank(
 
     Returns
     -------
-    bank : ndarray of shape (len(sigmas), height, width, n_channels)
+    bank : ndarray of shape (len(sigmas), *kernel, n_channels)
 
     References
     ----------
@@ -758,17 +889,17 @@ def dog_bank(
     >>> bool(np.allclose(bank.sum(axis=(1, 2, 3)), 0))
     True
     """
-    sigmas = _check_floats(sigmas, "sigmas")
-    k = _check_float(k, "k")
-    if k <= 1:
-        raise ValueError(f"k must be > 1 (the surround is wider than the centre), got {k}.")
-    truncate = _check_float(truncate, "truncate")
-    n_channels = _check_int(n_channels, "n_channels")
-    dtype = _check_dtype(dtype)
+    sigmas = check_floats(sigmas, "sigmas")
+    # the surround is wider than the centre
+    k = check_float(k, "k", min_val=1.0, include_boundaries="neither")
+    truncate = _positive(truncate, "truncate")
+    ndim = check_option(ndim, "ndim", (1, 2, 3))
+    n_channels = check_int(n_channels, "n_channels", min_val=1)
+    dtype = check_dtype(dtype, choices=None)
     kernels = []
     for sigma in sigmas:
-        surround = _gaussian(k * sigma, truncate)
-        centre = _fit_to_size(_gaussian(sigma, truncate), surround.shape)
+        surround = _gaussian(k * sigma, truncate, ndim)
+        centre = _fit_to_size(_gaussian(sigma, truncate, ndim), surround.shape)
         kernels.append(centre - surround)
     return _stack(kernels, kernel_size, n_channels, dtype)
 
@@ -781,6 +912,7 @@ def gaussian_derivative_bank(
     elongation=1.0,
     kernel_size=None,
     truncate=4.0,
+    ndim=2,
     n_channels=1,
     dtype=np.float64,
 ):
@@ -804,6 +936,11 @@ def gaussian_derivative_bank(
     Gaussian across the derivative direction, giving the edge and bar filters
     of Leung and Malik [2]_ (``elongation=3``).
 
+    With ``ndim=1`` the filters are the 1-D derivatives ``x / sigma**2 g`` and
+    ``(x**2 / sigma**4 - 1 / sigma**2) g`` (``n_orientations`` and
+    ``elongation`` are not used): their responses equal
+    ``scipy.ndimage.gaussian_filter1d(x, sigma, order=n)`` away from the border.
+
     Parameters
     ----------
     sigmas : float or sequence of float, default=(1.0, 2.0, 4.0)
@@ -822,6 +959,8 @@ def gaussian_derivative_bank(
         kernel to that size.
     truncate : float, default=4.0
         The natural support extends this many (largest) standard deviations.
+    ndim : {1, 2}, default=2
+        Images (2) or signals (1).
     n_channels : int, default=1
         The kernel is replicated in each of ``n_channels`` channels.
     dtype : floating dtype, default=np.float64
@@ -829,10 +968,11 @@ def gaussian_derivative_bank(
 
     Returns
     -------
-    bank : ndarray of shape (len(orders) * len(sigmas) * n_orientations, height, width, n_channels)
+    bank : ndarray of shape (len(orders) * len(sigmas) * n_orientations, *kernel, n_channels)
         Ordered order-major, then scale, then orientation: filter
         ``(i * len(sigmas) + j) * n_orientations + k`` has order
-        ``orders[i]``, scale ``sigmas[j]`` and angle ``k * pi / n_orientations``.
+        ``orders[i]``, scale ``sigmas[j]`` and angle ``k * pi / n_orientations``
+        (in 1-D, ``len(orders) * len(sigmas)`` filters, order-major).
 
     References
     ----------
@@ -848,18 +988,23 @@ def gaussian_derivative_bank(
     >>> from skconv.filters import gaussian_derivative_bank
     >>> gaussian_derivative_bank((1, 2), 4).shape
     (16, 17, 17, 1)
+    >>> gaussian_derivative_bank(1.0, orders=1, ndim=1)[0, :, 0].round(3)
+    array([-0.001, -0.016, -0.108, -0.242,  0.   ,  0.242,  0.108,  0.016,  0.001])
     """
-    sigmas = _check_floats(sigmas, "sigmas")
-    n_orientations = _check_int(n_orientations, "n_orientations")
-    if isinstance(orders, numbers.Integral):
-        orders = (orders,)
-    if not isinstance(orders, Sequence) or len(orders) == 0 or any(o not in (1, 2) for o in orders):
-        raise ValueError(f"orders must be 1, 2 or a non-empty sequence of them, got {orders!r}.")
-    elongation = _check_float(elongation, "elongation")
-    truncate = _check_float(truncate, "truncate")
-    n_channels = _check_int(n_channels, "n_channels")
-    dtype = _check_dtype(dtype)
+    sigmas = check_floats(sigmas, "sigmas")
+    n_orientations = check_int(n_orientations, "n_orientations", min_val=1)
+    orders = check_options(orders, "orders", (1, 2))
+    elongation = _positive(elongation, "elongation")
+    truncate = _positive(truncate, "truncate")
+    ndim = check_option(ndim, "ndim", (1, 2))
+    n_channels = check_int(n_channels, "n_channels", min_val=1)
+    dtype = check_dtype(dtype, choices=None)
     kernels = []
+    if ndim == 1:
+        kernels = [
+            _gaussian_derivative_1d(sigma, truncate, order) for order in orders for sigma in sigmas
+        ]
+        return _stack(kernels, kernel_size, n_channels, dtype)
     for order in orders:
         for sigma in sigmas:
             sigma_v = elongation * sigma
@@ -960,9 +1105,9 @@ def leung_malik_bank(*, variant="large", n_channels=1, dtype=np.float64):
     >>> round(float(bank[36].sum()), 6)
     1.0
     """
-    _check_choice(variant, "variant", ("large", "small"))
-    n_channels = _check_int(n_channels, "n_channels")
-    dtype = _check_dtype(dtype)
+    check_option(variant, "variant", ("large", "small"))
+    n_channels = check_int(n_channels, "n_channels", min_val=1)
+    dtype = check_dtype(dtype, choices=None)
     support, n_orientations = 49, 6
     half = (support - 1) // 2
     root2 = math.sqrt(2.0)

@@ -204,9 +204,9 @@ def test_clone_and_pickle_round_trip(rng):
         ({"n_jobs": 0}, np.zeros((2, 5, 5)), "n_jobs"),
         ({"dtype": np.int32}, np.zeros((2, 5, 5)), "dtype"),
         ({}, np.zeros((2, 2, 2)), "larger than the padded input"),
-        ({}, np.zeros((0, 5, 5)), "empty"),
+        ({}, np.zeros((0, 5, 5)), "at least one sample"),
         ({}, np.full((2, 5, 5), np.nan), "NaN"),
-        ({}, np.zeros((2, 5, 5, 2, 2)), "Accepted layouts"),
+        ({}, np.zeros((2, 5, 5, 2, 2)), r"X must be shaped \(n_samples, H, W\)"),
         ({}, np.zeros((2, 25)), "input_shape"),
         ({"input_shape": (4, 4)}, np.zeros((2, 25)), "input_shape"),
         ({"input_shape": (5, 5)}, np.zeros((2, 5, 5)), "input_shape"),
@@ -233,7 +233,7 @@ def test_more_errors(rng):
         conv.transform(np.zeros((2, 7, 6)))
     with pytest.raises(ValueError, match="channels"):
         conv.transform(np.zeros((2, 6, 6, 2)))
-    with pytest.raises(ValueError, match="different channel counts"):
+    with pytest.raises(ValueError, match="same number of channels"):
         conv.fit([np.zeros((6, 6, 1)), np.zeros((7, 7, 2))])
     with pytest.raises(ValueError, match="groups"):
         Conv(np.ones((3, 3, 3, 1)), groups=2).fit(np.zeros((2, 5, 5, 2)))

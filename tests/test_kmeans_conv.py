@@ -1,6 +1,5 @@
 """Tests for KMeansConv: the folded transform against explicit per-patch maths."""
 
-import itertools
 import pickle
 
 import numpy as np
@@ -18,7 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from skconv import Conv, FeatureMaps, KMeansConv, Pool
 from skconv._engine import extract_patches, output_spatial_shape
-from skconv._kmeans import normalize_patches
+from skconv._patches import normalize_patches
 
 ENCODINGS = ("triangle", "hard", "soft_threshold", "relu", "split", "identity")
 GEOMETRIES = (
@@ -347,7 +346,9 @@ def test_more_filters_than_patches_raises():
         ({"whiten": "yes"}, TypeError, "whiten"),
         ({"normalize": 1}, TypeError, "normalize"),
         ({"norm_eps": -1}, ValueError, "norm_eps"),
-        ({"norm_eps": "big"}, TypeError, "norm_eps"),
+        ({"norm_eps": "big"}, ValueError, "norm_eps"),
+        ({"norm_eps": [1.0]}, TypeError, "norm_eps"),
+        ({"kernel_size": (3.7, 3.2)}, TypeError, "kernel_size"),
         ({"whiten_eps": -0.5}, ValueError, "whiten_eps"),
         ({"n_patches": 1}, ValueError, "n_patches"),
         ({"max_iter": 0}, ValueError, "max_iter"),

@@ -1,7 +1,11 @@
+"""KMeansConv.partial_fit: learning from chunks of samples."""
+
 import numpy as np
 import pytest
 
 from skconv import KMeansConv
+
+from _reference import all_patches
 
 
 @pytest.fixture
@@ -35,10 +39,8 @@ def test_partial_fit_streams_chunks_into_a_bounded_sample(images):
 
 
 def _all_patches(x):
-    from skconv._engine import extract_patches
-
     # the transformer works in float32, so its patches are the float32 values
-    return extract_patches(x.astype(np.float32), (3, 3)).reshape(-1, 27).astype(np.float64)
+    return all_patches(x.astype(np.float32), (3, 3)).astype(np.float64)
 
 
 def test_partial_fit_checks_shapes_and_fit_restarts(images):

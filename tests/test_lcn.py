@@ -8,7 +8,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skconv._families import GaborConv, RandomConv
+from skconv import GaborConv, RandomConv
 from skconv._lcn import LocalContrastNorm
 from skconv._maps import FeatureMaps
 from skconv._pool import Pool

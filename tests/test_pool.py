@@ -152,7 +152,7 @@ def test_pool_does_not_modify_input():
         ({"grid": 2, "pyramid": (1, 2)}, "at most one"),
         ({"stride": 2}, "stride needs size"),
         ({"grid": 0}, "grid"),
-        ({"grid": (2, 2, 2, 2)}, "only 1-D, 2-D and 3-D"),
+        ({"grid": (2, 2, 2, 2)}, "1-D, 2-D or 3-D maps"),
         ({"size": 9}, "larger"),
         ({"flatten": "yes"}, "flatten"),
         ({"pyramid": ()}, "pyramid"),
@@ -165,7 +165,7 @@ def test_errors(params, match):
 
 def test_dimension_mismatch_with_lazy_maps():
     maps = Conv(np.ones((1, 2, 2, 1))).fit_transform(np.zeros((2, 5, 5)))
-    with pytest.raises(ValueError, match="3-D but X holds 2-D"):
+    with pytest.raises(ValueError, match="X must hold 3-D maps for this transformer, got FeatureMaps with 2"):
         Pool(grid=(2, 2, 2)).fit(maps)
 
 

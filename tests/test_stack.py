@@ -11,9 +11,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skconv import Conv, FeatureMaps, KMeansConv, Pool, RandomConv
-from skconv._stack import (
+from skconv import (
+    Conv,
+    FeatureMaps,
+    KMeansConv,
     LayerwiseStack,
+    Pool,
+    RandomConv,
     ReceptiveFieldConv,
     channel_similarity,
     group_channels,
@@ -231,7 +235,7 @@ def test_set_output_pandas_names_the_columns():
         (dict(layers=[("a", Pool()), ("a", Pool())]), ValueError, "unique; repeated: \\['a'\\]"),
         (dict(layers=[("a__b", Pool())]), ValueError, "must not contain '__'"),
         (dict(layers=[("pool", Pool())]), ValueError, "clash with parameters"),
-        (dict(layers=[("a", Pool)]), TypeError, "layer 'a' is the class Pool"),
+        (dict(layers=[("a", Pool)]), TypeError, "layer 'a' must be a transformer instance, got the class Pool"),
         (dict(layers=[("a", LogisticRegression())]), TypeError, "layer 'a' must be a transformer"),
         (dict(concat="a"), TypeError, "write concat=\\['a'\\]"),
         (dict(concat=["b"]), ValueError, "unknown layers \\['b'\\]; the layers are \\['a'\\]"),
@@ -239,7 +243,7 @@ def test_set_output_pandas_names_the_columns():
         (dict(concat=["a", "a"]), ValueError, "more than once"),
         (dict(concat=["a"], pool=Pool(size=2)), ValueError, "pool must turn maps into 2-D"),
         (dict(concat=["a"], pool=Pool(grid=2, flatten=False)), ValueError, "2-D features"),
-        (dict(pool=Pool), TypeError, "pool is the class Pool"),
+        (dict(pool=Pool), TypeError, "pool must be a transformer instance, got the class Pool"),
         (dict(fit_subset=0), ValueError, "fit_subset"),
         (dict(fit_subset=1.5), ValueError, "fit_subset"),
         (dict(fit_subset=0.0), ValueError, "fit_subset"),
@@ -408,13 +412,13 @@ def test_receptive_field_conv_seeds_its_clones_and_checks_input():
     np.testing.assert_array_equal(a, b)
     seeds = [est.random_state for est in layer.estimators_]
     assert len(set(seeds)) == 2 and layer.estimator.random_state is None
-    with pytest.raises(ValueError, match="X has 5 channels, but ReceptiveFieldConv was fitted on"):
+    with pytest.raises(ValueError, match=r"X must have 12 channels as at fit, got 5 \(ReceptiveFieldConv was fitted on"):
         layer.transform(maps[..., :5])
     with pytest.raises(ValueError, match="group_size=13 is more than the 12 channels"):
         ReceptiveFieldConv(RandomConv(2, 3), n_groups=1, group_size=13).fit(maps)
     with pytest.raises(ValueError, match="n_groups=13 is more than the 12 channels"):
         ReceptiveFieldConv(RandomConv(2, 3), n_groups=13, group_size=1).fit(maps)
-    with pytest.raises(TypeError, match="estimator is the class RandomConv"):
+    with pytest.raises(TypeError, match="estimator must be a transformer instance, got the class RandomConv"):
         ReceptiveFieldConv(RandomConv).fit(maps)
     with pytest.raises(ValueError, match="grouping must be one of"):
         ReceptiveFieldConv(RandomConv(2, 3), grouping="kmeans").fit(maps)

@@ -125,11 +125,11 @@ def test_fit_resets_partial_fit_state():
 
 def test_fit_in_blocks_equals_one_block(monkeypatch):
     # Large inputs are accumulated block by block; the result must not change.
-    import skconv._zca as zca_module
+    import skconv._stats as stats_module
 
     X = _correlated(n=500, d=4, seed=7, offset=50.0)
     ref = ZCA().fit(X)
-    monkeypatch.setattr(zca_module, "_BLOCK_ELEMENTS", 4 * 37)
+    monkeypatch.setattr(stats_module, "_BLOCK_ELEMENTS", 4 * 37)
     blocked = ZCA().fit(X)
     np.testing.assert_allclose(blocked.covariance_, ref.covariance_, rtol=1e-10)
     np.testing.assert_allclose(blocked.components_, ref.components_, rtol=1e-9)
@@ -188,10 +188,10 @@ def test_feature_names_out():
 @pytest.mark.parametrize(
     "params, error, match",
     [
-        ({"eps": -1.0}, ValueError, "eps must be a finite number >= 0"),
-        ({"eps": np.nan}, ValueError, "eps must be a finite number >= 0"),
-        ({"eps": "0.1"}, TypeError, "eps must be a non-negative real"),
-        ({"eps": True}, TypeError, "eps must be a non-negative real"),
+        ({"eps": -1.0}, ValueError, "eps must be a finite real number >= 0"),
+        ({"eps": np.nan}, ValueError, "eps must be a finite real number >= 0"),
+        ({"eps": "0.1"}, TypeError, "eps must be a finite real number >= 0"),
+        ({"eps": True}, TypeError, "eps must be a finite real number >= 0"),
         ({"copy": "yes"}, TypeError, "copy must be a bool"),
     ],
 )

@@ -1,164 +1,26 @@
 """Filters learned without labels from random training patches: PCA and patch dictionaries.
 
-Patches are drawn where the convolution will look (same padding, stride and
-dilation), from random samples and positions, and only the sampled images are
-ever materialized, so a layer can be fitted on the lazy maps of the previous
-one.
+The patches come from :mod:`skconv._patches` (drawn where the convolution will
+look, so a layer can be fitted on the lazy maps of the previous one), which also
+holds the normalize-whiten-fold step PatchConv shares with KMeansConv.
 """
 
 import math
 
 import numpy as np
-from sklearn.utils import check_random_state
-from sklearn.utils.random import sample_without_replacement
 
-from . import _engine
 from ._base import BaseConv
-from ._families import _check_bool, _channels_per_group, _replicate_groups, kernel_shape
-from ._kmeans import normalize_patches
-from ._maps import FeatureMaps, is_variable_size
-from ._validation import check_float, check_int
-from ._zca import ZCA
+from ._patches import (
+    fold_whitening,
+    iter_patches,
+    normalize_and_whiten,
+    sample_patches,
+    sampling_batch,
+)
+from ._stats import RunningMoments
+from ._validation import check_bool, check_float, check_int, check_kernel_size, check_random_state
 
-__all__ = ["PCAConv", "PatchConv", "iter_patches"]
-
-
-def _load(X, idx):
-    """Materialize the samples ``idx`` (sorted) of an array or FeatureMaps."""
-    if isinstance(X, FeatureMaps):
-        return np.asarray(X[idx])
-    return X[idx]
-
-
-def _gather(x, kernel, local, out_idx, groups, group_idx, *, stride, padding, dilation):
-    """Copy the patches at (sample ``local``, position ``out_idx``) of ``x``, flattened."""
-    view = _engine.extract_patches(x, kernel, stride=stride, padding=padding, dilation=dilation)
-    patches = view[(local,) + tuple(out_idx)]  # (m, *kernel, c), a copy
-    m = patches.shape[0]
-    if groups == 1:
-        return patches.reshape(m, -1)
-    c = x.shape[-1] // groups
-    per_group = patches.reshape(m, -1, groups, c)
-    return per_group[np.arange(m), :, group_idx, :].reshape(m, -1)
-
-
-def iter_patches(
-    X,
-    kernel_size,
-    n_patches,
-    random_state=None,
-    *,
-    stride=1,
-    padding="valid",
-    dilation=1,
-    groups=1,
-    batch_size=256,
-):
-    """Draw random patches of ``X``, yielding them in chunks of flattened rows.
-
-    Positions are those the convolution with the same ``stride``, ``padding``
-    and ``dilation`` visits. With ``groups > 1`` every group of
-    ``n_channels // groups`` channels of a sample counts as a sample of its own
-    (patches of one group's channels). For samples of a fixed size, ``n_patches``
-    distinct patches are drawn uniformly without replacement, or all of them
-    when there are no more than ``n_patches``; for samples whose sizes vary, a
-    random sample and then a random position in it are drawn ``n_patches``
-    times (with replacement). Samples are read in index order, ``batch_size``
-    at a time, so FeatureMaps only compute the samples drawn.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n, *spatial, c), list of arrays or FeatureMaps
-        Validated input, channels last.
-    kernel_size : tuple of int
-        Patch spatial shape.
-    n_patches : int
-        Number of patches to draw.
-    random_state : int, RandomState instance or None
-        Seed of the draw.
-    stride, padding, dilation : see :func:`skconv._engine.conv`
-    groups : int, default=1
-        Channel groups treated as separate samples.
-    batch_size : int, default=256
-        Samples materialized at once.
-
-    Yields
-    ------
-    patches : ndarray of shape (n_chunk, prod(kernel_size) * c // groups)
-        Rows in the layout of the filters, ``(*kernel_size, c // groups)``
-        flattened.
-    """
-    rng = check_random_state(random_state)
-    kernel = tuple(kernel_size)
-    geometry = dict(stride=stride, padding=padding, dilation=dilation)
-    n = len(X)
-    n_virtual = n * groups
-    if not is_variable_size(X):
-        out = _engine.output_spatial_shape(X.shape[1:-1], kernel, **geometry)
-        per = math.prod(out)
-        total = n_virtual * per
-        if n_patches >= total:
-            flat = np.arange(total)
-        else:
-            flat = np.sort(sample_without_replacement(total, n_patches, random_state=rng))
-        virtual, pos = np.divmod(flat, per)
-        sample, group = np.divmod(virtual, groups)
-        unique = np.unique(sample)
-        for start in range(0, len(unique), batch_size):
-            chunk = unique[start : start + batch_size]
-            lo = np.searchsorted(sample, chunk[0], side="left")
-            hi = np.searchsorted(sample, chunk[-1], side="right")
-            local = np.searchsorted(chunk, sample[lo:hi])
-            out_idx = np.unravel_index(pos[lo:hi], out)
-            yield _gather(
-                _load(X, chunk), kernel, local, out_idx, groups, group[lo:hi], **geometry
-            )
-        return
-    virtual = np.sort(rng.randint(n_virtual, size=n_patches))
-    u = rng.random_sample(n_patches)
-    sample, group = np.divmod(virtual, groups)
-    for i in np.unique(sample):
-        sel = np.flatnonzero(sample == i)
-        x = np.asarray(X[int(i)])[np.newaxis]
-        out = _engine.output_spatial_shape(x.shape[1:-1], kernel, **geometry)
-        pos = np.minimum((u[sel] * math.prod(out)).astype(np.int64), math.prod(out) - 1)
-        yield _gather(
-            x, kernel, np.zeros(len(sel), dtype=np.intp), np.unravel_index(pos, out),
-            groups, group[sel], **geometry,
-        )
-
-
-def _sampling_batch(X, batch_size):
-    # lazy maps of a previous layer are materialized in their own batch size
-    if isinstance(X, FeatureMaps):
-        return X.batch_size
-    return 256 if batch_size == "auto" else batch_size
-
-
-class _Moments:
-    """Mean and covariance of rows streamed in chunks (float64, pairwise merge)."""
-
-    def __init__(self, dim):
-        self.n = 0
-        self.mean = np.zeros(dim)
-        self.scatter = np.zeros((dim, dim))
-
-    def update(self, rows):
-        rows = np.asarray(rows, dtype=np.float64)
-        m = rows.shape[0]
-        if m == 0:
-            return
-        mean_b = rows.mean(axis=0)
-        centred = rows - mean_b
-        delta = mean_b - self.mean
-        total = self.n + m
-        self.scatter += centred.T @ centred + np.outer(delta, delta) * (self.n * m / total)
-        self.mean += delta * (m / total)
-        self.n = total
-
-    def covariance(self):
-        cov = self.scatter / (self.n - 1)
-        return 0.5 * (cov + cov.T)
+__all__ = ["PCAConv", "PatchConv"]
 
 
 def _sign_flip(components):
@@ -317,13 +179,13 @@ class PCAConv(BaseConv):
         self.dtype = dtype
 
     def _spatial_ndim(self):
-        return len(kernel_shape(self.kernel_size))
+        return len(check_kernel_size(self.kernel_size))
 
     def _fit_filters(self, X, y):
-        kernel = kernel_shape(self.kernel_size)
+        kernel = check_kernel_size(self.kernel_size)
         n_filters = check_int(self.n_filters, "n_filters", min_val=1)
         n_patches = check_int(self.n_patches, "n_patches", min_val=2)
-        c = _channels_per_group(self)
+        c = self._channels_per_group()
         dim = math.prod(kernel) * c
         if n_filters > dim - 1:
             raise ValueError(
@@ -333,11 +195,11 @@ class PCAConv(BaseConv):
             )
         # Patches are drawn before the filters exist: check the geometry first.
         self._check_kernel_fits(kernel)
-        moments = _Moments(dim)
+        moments = RunningMoments(dim)
         for rows in iter_patches(
-            X, kernel, n_patches, self.random_state, stride=self._stride,
+            X, kernel, n_patches, check_random_state(self.random_state), stride=self._stride,
             padding=self.padding, dilation=self._dilation, groups=self._groups,
-            batch_size=_sampling_batch(X, self.batch_size),
+            batch_size=sampling_batch(X, self.batch_size),
         ):
             rows = rows.astype(np.float64)
             rows -= rows.mean(axis=1, keepdims=True)
@@ -358,7 +220,7 @@ class PCAConv(BaseConv):
         self.mean_ = moments.mean.reshape(kernel + (c,))
         self.n_patches_ = int(moments.n)
         filters = components.reshape((n_filters,) + kernel + (c,))
-        return _replicate_groups(filters, self._groups), None
+        return self._replicate_for_groups(filters), None
 
 
 class PatchConv(BaseConv):
@@ -369,9 +231,8 @@ class PatchConv(BaseConv):
     encoding and pooling, is a strong single-layer feature extractor.
 
     Fitting draws ``n_patches`` patches at random (at the positions the
-    convolution visits), optionally contrast-normalizes each
-    (:func:`skconv._kmeans.normalize_patches`: remove its mean, divide by
-    ``sqrt(var + norm_eps)``), optionally ZCA-whitens them
+    convolution visits), optionally contrast-normalizes each (remove its
+    mean, divide by ``sqrt(var + norm_eps)``), optionally ZCA-whitens them
     (:class:`skconv.ZCA`, fitted on the drawn patches), and keeps
     ``n_filters`` of them chosen at random, each scaled to unit norm: this is
     ``patches_``. Constant patches (no contrast, e.g. empty background) are
@@ -450,8 +311,11 @@ class PatchConv(BaseConv):
         (``patches_`` itself when ``whiten=False``), ``groups`` copies.
     bias_ : ndarray of shape (n_filters * groups,) or None
         ``-(W d) . mu`` of the folded whitening; None when ``whiten=False``.
-    whitening_ : skconv.ZCA or None
-        The whitening fitted on the drawn patches (flattened).
+    whitening_ : ndarray of shape (patch_dim, patch_dim) or None
+        The symmetric ZCA matrix fitted on the normalized patches (flattened);
+        None when ``whiten=False``, as for :class:`skconv.KMeansConv`.
+    patch_mean_ : ndarray of shape (patch_dim,) or None
+        The mean of the normalized patches removed before whitening.
     norm_eps_ : float
         The variance regularizer used (``norm_eps`` resolved).
     n_filters_ : int
@@ -534,10 +398,10 @@ class PatchConv(BaseConv):
         self.dtype = dtype
 
     def _spatial_ndim(self):
-        return len(kernel_shape(self.kernel_size))
+        return len(check_kernel_size(self.kernel_size))
 
     def _fit_filters(self, X, y):
-        kernel = kernel_shape(self.kernel_size)
+        kernel = check_kernel_size(self.kernel_size)
         n_filters = check_int(self.n_filters, "n_filters", min_val=1)
         n_patches = check_int(self.n_patches, "n_patches", min_val=1)
         if n_patches < n_filters:
@@ -545,33 +409,19 @@ class PatchConv(BaseConv):
                 f"n_patches={n_patches} must be at least n_filters={n_filters}: the "
                 "dictionary is chosen among the drawn patches."
             )
-        normalize = _check_bool(self.normalize, "normalize")
-        whiten = _check_bool(self.whiten, "whiten")
-        auto_eps = isinstance(self.norm_eps, str) and self.norm_eps == "auto"
-        if not auto_eps:
-            if isinstance(self.norm_eps, str):
-                raise ValueError(f"norm_eps must be 'auto' or a number; got {self.norm_eps!r}.")
-            check_float(self.norm_eps, "norm_eps", min_val=0.0)
+        normalize = check_bool(self.normalize, "normalize")
+        whiten = check_bool(self.whiten, "whiten")
+        check_float(self.norm_eps, "norm_eps", min_val=0.0, options=("auto",))
         whiten_eps = check_float(self.whiten_eps, "whiten_eps", min_val=0.0)
-        c = _channels_per_group(self)
+        c = self._channels_per_group()
         self._check_kernel_fits(kernel)
         rng = check_random_state(self.random_state)
-        chunks = list(
-            iter_patches(
-                X, kernel, n_patches, rng, stride=self._stride, padding=self.padding,
-                dilation=self._dilation, groups=self._groups,
-                batch_size=_sampling_batch(X, self.batch_size),
-            )
+        P = sample_patches(
+            X, kernel, n_patches, rng, stride=self._stride, padding=self.padding,
+            dilation=self._dilation, groups=self._groups,
+            batch_size=sampling_batch(X, self.batch_size),
         )
-        P = np.concatenate(chunks).astype(np.float64)
-        del chunks
         has_contrast = np.ptp(P, axis=1) > 0
-        if auto_eps:
-            self.norm_eps_ = 10.0 * (float(P.max() - P.min()) / 255.0) ** 2
-        else:
-            self.norm_eps_ = float(self.norm_eps)
-        if normalize:
-            P = normalize_patches(P, eps=self.norm_eps_)
         candidates = np.flatnonzero(has_contrast)
         if len(candidates) < n_filters:
             raise ValueError(
@@ -579,25 +429,17 @@ class PatchConv(BaseConv):
                 f"(are not constant), fewer than n_filters={n_filters}; draw more "
                 "patches (n_patches) or ask for fewer filters."
             )
+        if whiten and len(P) < 2:
+            raise ValueError(f"n_patches must be at least 2 to whiten, got {len(P)} patch.")
+        P, self.norm_eps_, zca = normalize_and_whiten(
+            P, normalize=normalize, norm_eps=self.norm_eps, whiten=whiten, whiten_eps=whiten_eps
+        )
         chosen = candidates[rng.permutation(len(candidates))[:n_filters]]
-        self.whitening_ = None
-        if whiten:
-            if len(P) < 2:
-                raise ValueError("whitening needs at least 2 patches.")
-            self.whitening_ = ZCA(eps=whiten_eps).fit(P)
-            D = self.whitening_.transform(P[chosen])
-        else:
-            D = P[chosen]
+        D = P[chosen] if zca is None else zca.transform(P[chosen])
         D /= np.linalg.norm(D, axis=1, keepdims=True)
         self.patches_ = D.reshape((n_filters,) + kernel + (c,))
-        bias = None
-        if whiten:
-            W = self.whitening_.components_
-            folded = D @ W  # rows W d, W symmetric
-            bias = -(folded @ self.whitening_.mean_)
-            filters = folded.reshape(self.patches_.shape)
-        else:
-            filters = self.patches_
-        if bias is not None and self._groups > 1:
-            bias = np.tile(bias, self._groups)
-        return _replicate_groups(filters, self._groups), bias
+        self.whitening_ = None if zca is None else zca.components_
+        self.patch_mean_ = None if zca is None else zca.mean_
+        filters, offset = fold_whitening(D, zca)
+        bias = None if zca is None else np.tile(-offset, self._groups)
+        return self._replicate_for_groups(filters.reshape(self.patches_.shape)), bias

@@ -1,6 +1,7 @@
+"""PCAConv and PatchConv: filters learned from random training patches."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -10,27 +11,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skconv._engine import extract_patches
-from skconv._families import RandomConv
-from skconv._kmeans import normalize_patches
-from skconv._maps import FeatureMaps
-from skconv._patch import PatchConv, PCAConv, iter_patches
-from skconv._pool import Pool
-from skconv._zca import ZCA
+from skconv import PatchConv, PCAConv, Pool, RandomConv
+from skconv._patches import normalize_patches
 
-
-def all_patches(X, kernel, **geometry):
-    """Every patch of every sample, flattened, in sample then position order."""
-    view = extract_patches(X, kernel, **geometry)
-    return view.reshape(-1, int(np.prod(view.shape[1 + len(kernel) :])))
-
-
-def rows_in(rows, reference):
-    """Index in ``reference`` of each row of ``rows`` (asserting it is there)."""
-    ref = {r.tobytes(): i for i, r in enumerate(np.ascontiguousarray(reference))}
-    idx = [ref.get(np.ascontiguousarray(r).tobytes()) for r in rows]
-    assert None not in idx, "a row is not among the reference rows"
-    return np.array(idx)
+from _reference import all_patches, rows_in
 
 
 @pytest.fixture(scope="module")
@@ -39,80 +23,6 @@ def digits():
     return train_test_split(
         data.images / 16, data.target, test_size=0.3, random_state=0, stratify=data.target
     )
-
-
-# ---------------------------------------------------------------------------
-# patch sampling
-# ---------------------------------------------------------------------------
-
-
-def test_iter_patches_takes_every_patch_when_asked_for_more():
-    X = np.random.RandomState(0).rand(3, 6, 7, 2)
-    rows = np.concatenate(list(iter_patches(X, (3, 2), 10_000, 0, batch_size=2)))
-    np.testing.assert_array_equal(rows, all_patches(X, (3, 2)))
-
-
-@settings(max_examples=20, deadline=None)
-@given(
-    d=st.integers(1, 3),
-    n=st.integers(1, 5),
-    c=st.integers(1, 3),
-    k=st.integers(1, 3),
-    extra=st.integers(0, 4),
-    stride=st.integers(1, 2),
-    padding=st.sampled_from(["valid", "same", "full"]),
-    n_patches=st.integers(1, 40),
-    seed=st.integers(0, 2**16),
-)
-def test_sampled_patches_are_distinct_real_patches(d, n, c, k, extra, stride, padding, n_patches, seed):
-    X = np.random.RandomState(seed).rand(n, *(k + extra,) * d, c)
-    geometry = dict(stride=stride, padding=padding)
-    kernel = (k,) * d
-    rows = np.concatenate(list(iter_patches(X, kernel, n_patches, seed, batch_size=2, **geometry)))
-    reference = all_patches(X, kernel, **geometry)
-    assert rows.shape == (min(n_patches, len(reference)), k**d * c)
-    idx = rows_in(rows, reference) if len(np.unique(reference, axis=0)) == len(reference) else None
-    if idx is not None:
-        assert len(np.unique(idx)) == len(idx)  # without replacement
-    again = np.concatenate(list(iter_patches(X, kernel, n_patches, seed, batch_size=3, **geometry)))
-    np.testing.assert_array_equal(rows, again)
-
-
-def test_iter_patches_materializes_only_drawn_feature_maps():
-    X = np.random.RandomState(0).rand(500, 10, 10, 1)
-    computed = []
-
-    def double(batch):
-        computed.append(len(batch))
-        return 2 * batch
-
-    maps = FeatureMaps(
-        X, double, out_spatial=(10, 10), n_channels=1, dtype=X.dtype, batch_size=64, n_jobs=None
-    )
-    rows = np.concatenate(list(iter_patches(maps, (3, 3), 20, 0, batch_size=8)))
-    np.testing.assert_array_equal(
-        rows, 2 * np.concatenate(list(iter_patches(X, (3, 3), 20, 0, batch_size=8)))
-    )
-    assert sum(computed) <= 20
-
-
-def test_iter_patches_groups_and_variable_sizes():
-    rng = np.random.RandomState(0)
-    X = rng.rand(2, 5, 5, 4)
-    rows = np.concatenate(list(iter_patches(X, (2, 2), 10_000, 0, groups=2)))
-    # each group of 2 channels counts as a sample of its own
-    assert rows.shape == (2 * 2 * 16, 8)
-    as_samples = np.concatenate([X[..., :2], X[..., 2:]])
-    assert set(map(bytes, rows)) == set(map(bytes, all_patches(as_samples, (2, 2))))
-    imgs = [rng.rand(6, 9, 1), rng.rand(4, 4, 1), rng.rand(8, 5, 1)]
-    rows = np.concatenate(list(iter_patches(imgs, (3, 3), 50, 1)))
-    assert rows.shape == (50, 9)
-    rows_in(rows, np.concatenate([all_patches(x[None], (3, 3)) for x in imgs]))
-
-
-# ---------------------------------------------------------------------------
-# PCAConv
-# ---------------------------------------------------------------------------
 
 
 def test_pca_filters_match_sklearn_pca():
@@ -220,20 +130,25 @@ def test_whitening_folded_into_filters_and_bias():
     X = load_digits().images[:80] / 16
     conv = PatchConv(10, 3, n_patches=2000, whiten=True, whiten_eps=0.05, random_state=0,
                      dtype=np.float64).fit(X)
-    zca = conv.whitening_
-    assert isinstance(zca, ZCA) and zca.eps == 0.05 and zca.n_samples_seen_ == 2000
+    W, mu = conv.whitening_, conv.patch_mean_
+    assert W.shape == (9, 9) and mu.shape == (9,)
+    np.testing.assert_allclose(W, W.T)  # the symmetric (ZCA) whitening, as KMeansConv's
+
+    def whiten(P):
+        return (P - mu) @ W
+
     D = conv.patches_.reshape(10, -1)
     np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1)
     # the dictionary holds whitened normalized training patches
     P = normalize_patches(all_patches(X[..., None], (3, 3)), eps=conv.norm_eps_)
-    Pw = zca.transform(P)
+    Pw = whiten(P)
     Pw /= np.maximum(np.linalg.norm(Pw, axis=1, keepdims=True), 1e-300)
     cos = np.abs(D @ Pw.T).max(axis=1)
     np.testing.assert_allclose(cos, 1, atol=1e-10)
     # response of a raw patch p = d . W (p - mu), at every position
     maps = np.asarray(conv.transform(X))
     raw = all_patches(X[..., None], (3, 3))
-    expected = zca.transform(raw) @ D.T
+    expected = whiten(raw) @ D.T
     np.testing.assert_allclose(maps.reshape(-1, 10), expected, atol=1e-10)
 
 
@@ -248,7 +163,7 @@ def test_constant_patches_are_never_chosen():
         PatchConv(8, 3, n_patches=4).fit(X)
     with pytest.raises(TypeError, match="whiten must be a bool"):
         PatchConv(8, 3, whiten="zca").fit(X)
-    with pytest.raises(ValueError, match="norm_eps must be 'auto' or a number"):
+    with pytest.raises(ValueError, match="norm_eps must be 'auto' or a finite real number >= 0"):
         PatchConv(8, 3, norm_eps="coates").fit(X)
     assert PatchConv(8, 3, norm_eps=0.5).fit(X).norm_eps_ == 0.5
 
