@@ -30,7 +30,6 @@ The data file is CIFAR-10 decoded from JPEG quality 75: accuracies are labelled
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -42,10 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import coates_reference as ref  # noqa: E402
-
-
-def peak_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from _common import mirror_images, peak_memory_mib  # noqa: E402
 
 
 def cache_path(args, which, n_filters):
@@ -117,7 +113,7 @@ def skconv_features(args, n_filters):
     F_mirror = None
     if args.mirror_test:
         t0 = time.perf_counter()
-        F_mirror = pool.transform(conv.transform(ref.mirror_images(X_test)))
+        F_mirror = pool.transform(conv.transform(mirror_images(X_test)))
         timings["mirrored test features"] = time.perf_counter() - t0
     return F_train, y_train, F_test, y_test, F_mirror, timings
 
@@ -138,7 +134,7 @@ def reference_features(args, n_filters):
     F_mirror = None
     if args.mirror_test:
         t0 = time.perf_counter()
-        F_mirror = ref.extract_features(ref.mirror_images(X_test), dictionary)
+        F_mirror = ref.extract_features(mirror_images(X_test), dictionary)
         timings["mirrored test features"] = time.perf_counter() - t0
     return F_train, y_train, F_test, y_test, F_mirror, timings
 
@@ -168,7 +164,7 @@ def classify(args, F_train, y_train, F_test, y_test, F_mirror, timings, from_cac
         "timings": timings,
         "extraction_s": extraction,
         "images_per_s": n_images / (timings["train features"] + timings["test features"]),
-        "peak_mib": peak_mib(),
+        "peak_mib": peak_memory_mib(),
         "train_accuracy": train_acc,
         "test_accuracy": test_acc,
         "mirrored_test_accuracy": mirrored_acc,

@@ -51,6 +51,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import coates_reference as ref  # noqa: E402
+from _common import mirror_images, peak_memory_mib  # noqa: E402
 
 from skconv import KMeansConv, LayerwiseStack, Pool, ReceptiveFieldConv  # noqa: E402
 
@@ -211,7 +212,7 @@ def main(argv=None):
                 # (same settings and seed, so the same filters)
                 stack = build_stack(args).fit(X_train)
             t0 = time.perf_counter()
-            F_mirror = stack.transform(ref.mirror_images(X_test))
+            F_mirror = stack.transform(mirror_images(X_test))
             print(f"mirrored test features {time.perf_counter() - t0:.0f} s", flush=True)
             if mirror_path is not None:
                 np.savez(mirror_path, F_mirror=F_mirror)
@@ -219,7 +220,7 @@ def main(argv=None):
     n_first = 4 * args.n1
     print(f"fit {fit_s:.0f} s, train features {train_s:.0f} s, test features {test_s:.0f} s "
           f"({(len(X_train) + len(X_test)) / (train_s + test_s):.0f} images/s), "
-          f"{F_train.shape[1]} features ({n_first} from layer 1), peak {ref.peak_memory_mib() / 1024:.2f} GB",
+          f"{F_train.shape[1]} features ({n_first} from layer 1), peak {peak_memory_mib() / 1024:.2f} GB",
           flush=True)
 
     rows = []
@@ -244,7 +245,7 @@ def main(argv=None):
         mirrored = "" if mirrored is None else f"{100 * mirrored:.2f}%"
         print(f"| {name} | {count} | {100 * acc:.2f}% | {mirrored} | {fit_s:.0f} | "
               f"{train_s + test_s:.0f} | {clf_s:.0f} | {n_iter} | {C:g} | "
-              f"{ref.peak_memory_mib() / 1024:.2f} |")
+              f"{peak_memory_mib() / 1024:.2f} |")
     return 0
 
 

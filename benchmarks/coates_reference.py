@@ -42,7 +42,6 @@ Networks in Unsupervised Feature Learning", AISTATS 2011.
 """
 
 import argparse
-import resource
 import sys
 import time
 from dataclasses import dataclass
@@ -53,8 +52,11 @@ import scipy.optimize
 from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO_ROOT / ".." / "shared" / "data" / "cifar10_jpeg_q75.npz"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import DATA_DIR, peak_memory_mib  # noqa: E402
+
+DEFAULT_DATA = DATA_DIR / "cifar10_jpeg_q75.npz"
 
 PATCH_SIZE = 6
 NORM_EPS = 10.0  # contrast normalization, on the 0..255 pixel scale
@@ -558,11 +560,6 @@ def _sweep_C(fit, val, y_train, n_fit, Cs, svm_options):
     return best, scores, models[best]
 
 
-def mirror_images(images):
-    """The images flipped left to right ((n, rows, cols, channels)), as a new array."""
-    return np.ascontiguousarray(images[:, :, ::-1])
-
-
 def decision_l2svm(model, X):
     """Decision values ``X @ coef + intercept``, (n_samples, n_classes) float64."""
     X = np.asarray(X)
@@ -583,11 +580,6 @@ def predict_l2svm(model, X, *views):
 
 
 # ----------------------------------------------------------------- benchmark
-
-
-def peak_memory_mib():
-    """Peak resident set size of this process (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def run(

@@ -41,9 +41,9 @@ from skconv import KMeansConv, Pool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import coates_reference as ref  # noqa: E402
+from _common import DATA_DIR, peak_memory_mib  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO_ROOT / ".." / "shared" / "data" / "mnist.npz"
+DEFAULT_DATA = DATA_DIR / "mnist.npz"
 
 POOLINGS = {
     # name: (list of Pool steps, short description)
@@ -154,7 +154,7 @@ def run(args):
             print(
                 f"{n_filters:>7} {kernel:>6} {description:>20} {F_train.shape[1]:>8} "
                 f"{C:>7g} {accuracy:>8.4f} {conv_fit:>10.1f} {clf_fit:>9.1f} "
-                f"{predict:>9.1f} {ref.peak_memory_mib() / 1024:>12.2f}",
+                f"{predict:>9.1f} {peak_memory_mib() / 1024:>12.2f}",
                 flush=True,
             )
         del F_train, F_test
