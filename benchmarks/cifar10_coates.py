@@ -6,8 +6,8 @@ centroids as the authors' code does, ``--init gaussian``, or from k-means++,
 ``--init k-means++``; the reference from scikit-learn's k-means++), encode
 every 6x6 position of every image with the triangle activation, sum-pool the
 four quadrants, standardize and train the same one-vs-rest squared-hinge
-linear SVM (C = 100, the authors' objective; truncated Newton, or
-``--solver lbfgs`` for the authors' L-BFGS).
+linear SVM (``l2svm.py``: C = 100, the authors' objective; truncated Newton,
+or ``--solver lbfgs`` for the authors' L-BFGS).
 The reference (``coates_reference.py``) builds explicit patch matrices and
 whitens them; skconv folds the whitening into the filters and streams the maps
 into the pooling.
@@ -42,6 +42,7 @@ sys.path.insert(0, str(HERE))
 
 import coates_reference as ref  # noqa: E402
 from _common import mirror_images, peak_memory_mib  # noqa: E402
+from l2svm import SVM_C, choose_C, predict_l2svm, standardize, train_l2svm  # noqa: E402
 
 
 def cache_path(args, which, n_filters):
@@ -143,21 +144,21 @@ def classify(args, F_train, y_train, F_test, y_test, F_mirror, timings, from_cac
     n_images = len(F_train) + len(F_test)
     t0 = time.perf_counter()
     if len(args.C) > 1:
-        C, val_scores, init = ref.choose_C(F_train, y_train, args.C, args.n_val,
-                                           max_iter=args.svm_iter, solver=args.solver,
-                                           verbose=args.verbose)
+        C, val_scores, init = choose_C(F_train, y_train, args.C, args.n_val,
+                                       max_iter=args.svm_iter, solver=args.solver,
+                                       verbose=args.verbose)
     else:
         C, val_scores, init = args.C[0], {}, None
-    S_train, S_test, *S_mirror = ref.standardize(
+    S_train, S_test, *S_mirror = standardize(
         F_train, F_test, *([] if F_mirror is None else [F_mirror]))
     del F_train, F_test, F_mirror
-    model = ref.train_l2svm(S_train, y_train, C=C, max_iter=args.svm_iter, solver=args.solver,
-                            verbose=args.verbose, init=init)
-    test_acc = float(np.mean(ref.predict_l2svm(model, S_test) == y_test))
+    model = train_l2svm(S_train, y_train, C=C, max_iter=args.svm_iter, solver=args.solver,
+                        verbose=args.verbose, init=init)
+    test_acc = float(np.mean(predict_l2svm(model, S_test) == y_test))
     mirrored_acc = None
     if S_mirror:
-        mirrored_acc = float(np.mean(ref.predict_l2svm(model, S_test, *S_mirror) == y_test))
-    train_acc = float(np.mean(ref.predict_l2svm(model, S_train) == y_train))
+        mirrored_acc = float(np.mean(predict_l2svm(model, S_test, *S_mirror) == y_test))
+    train_acc = float(np.mean(predict_l2svm(model, S_train) == y_train))
     timings["classifier"] = time.perf_counter() - t0
     extraction = timings["dictionary"] + timings["train features"] + timings["test features"]
     return {
@@ -188,7 +189,7 @@ def main():
     parser.add_argument("--n-test", type=int, default=10_000)
     parser.add_argument("--n-patches", type=int, default=400_000)
     parser.add_argument("--kmeans-iter", type=int, default=50)
-    parser.add_argument("--C", type=float, nargs="+", default=[ref.SVM_C],
+    parser.add_argument("--C", type=float, nargs="+", default=[SVM_C],
                         help="SVM C (authors' convention); with several values, the one with "
                         "the best accuracy on --n-val held-out training images is used")
     parser.add_argument("--n-val", type=int, default=10_000)
@@ -199,7 +200,7 @@ def main():
     parser.add_argument("--svm-iter", type=int, default=1000,
                         help="at most this many L-BFGS iterations or Newton steps")
     parser.add_argument("--solver", choices=["newton", "lbfgs"], default="newton",
-                        help="SVM solver, both for the same objective (see coates_reference.py)")
+                        help="SVM solver, both for the same objective (see l2svm.py)")
     parser.add_argument("--init", choices=["gaussian", "k-means++"], default="gaussian",
                         help="how skconv's k-means starts (KMeansConv's init); the reference "
                         "always uses scikit-learn's k-means++")

@@ -15,7 +15,7 @@ is fitted greedily, each layer on a random subset of the training images
 layers side by side (``concat``), computed in one streamed pass: no layer's
 maps are ever stored for the whole data set. The features are classified
 with the same one-vs-rest squared-hinge L2-SVM (the authors' objective,
-``coates_reference.py``; C chosen on held-out training images among the
+``l2svm.py``; C chosen on held-out training images among the
 ``--C`` values, 3, 10 and 30 by default: the stack's validation accuracy
 peaks near 10 on full CIFAR-10, where the single layer's peaks near 100) as
 the single-layer benchmark, so the accuracies compare directly with
@@ -52,6 +52,7 @@ sys.path.insert(0, str(HERE))
 
 import coates_reference as ref  # noqa: E402
 from _common import mirror_images, peak_memory_mib  # noqa: E402
+from l2svm import choose_C, predict_l2svm, standardize, train_l2svm  # noqa: E402
 
 from skconv import KMeansConv, LayerwiseStack, Pool, ReceptiveFieldConv  # noqa: E402
 
@@ -95,10 +96,10 @@ def cache_path(args):
 
 def classify(F_train, y_train, F_test, y_test, Cs, n_val, max_iter, solver="newton",
              verbose=False, F_mirror=None):
-    """Standardize (in place) and fit the reference L2-SVM.
+    """Standardize (in place) and fit the benchmarks' L2-SVM (``l2svm.py``).
 
     With several ``Cs``, C is chosen on the last ``n_val`` training images
-    (:func:`coates_reference.choose_C`). Returns the test accuracy, the seconds
+    (:func:`l2svm.choose_C`). Returns the test accuracy, the seconds
     taken (C choice included), the SVM's iterations, the C, the validation
     accuracies and, given ``F_mirror`` (features of the mirrored test images),
     the test accuracy of the decision values averaged over each image and its
@@ -108,17 +109,17 @@ def classify(F_train, y_train, F_test, y_test, Cs, n_val, max_iter, solver="newt
     if len(Cs) > 1:
         # in place: a standardized copy of the training features would not fit
         # in the memory budget next to them (3.8 GB at 50,000 x 19,200)
-        C, scores, init = ref.choose_C(F_train, y_train, Cs, n_val, in_place=True,
-                                       max_iter=max_iter, solver=solver, verbose=verbose)
+        C, scores, init = choose_C(F_train, y_train, Cs, n_val, in_place=True,
+                                   max_iter=max_iter, solver=solver, verbose=verbose)
     else:
         C, scores, init = Cs[0], {}, None
-    ref.standardize(F_train, F_test, *([] if F_mirror is None else [F_mirror]))
-    model = ref.train_l2svm(F_train, y_train, C=C, max_iter=max_iter, solver=solver,
-                            verbose=verbose, init=init)
-    accuracy = float(np.mean(ref.predict_l2svm(model, F_test) == y_test))
+    standardize(F_train, F_test, *([] if F_mirror is None else [F_mirror]))
+    model = train_l2svm(F_train, y_train, C=C, max_iter=max_iter, solver=solver,
+                        verbose=verbose, init=init)
+    accuracy = float(np.mean(predict_l2svm(model, F_test) == y_test))
     mirrored = None
     if F_mirror is not None:
-        mirrored = float(np.mean(ref.predict_l2svm(model, F_test, F_mirror) == y_test))
+        mirrored = float(np.mean(predict_l2svm(model, F_test, F_mirror) == y_test))
     return accuracy, time.perf_counter() - t0, model.n_iter, C, scores, mirrored
 
 
