@@ -42,7 +42,7 @@ sys.path.insert(0, str(HERE))
 
 import coates_reference as ref  # noqa: E402
 from _common import mirror_images, peak_memory_mib  # noqa: E402
-from l2svm import SVM_C, choose_C, predict_l2svm, standardize, train_l2svm  # noqa: E402
+from l2svm import SVM_C, accuracy_l2svm, fit_l2svm  # noqa: E402
 
 
 def cache_path(args, which, n_filters):
@@ -142,23 +142,15 @@ def reference_features(args, n_filters):
 
 def classify(args, F_train, y_train, F_test, y_test, F_mirror, timings, from_cache):
     n_images = len(F_train) + len(F_test)
+    mirror = [] if F_mirror is None else [F_mirror]
     t0 = time.perf_counter()
-    if len(args.C) > 1:
-        C, val_scores, init = choose_C(F_train, y_train, args.C, args.n_val,
-                                       max_iter=args.svm_iter, solver=args.solver,
-                                       verbose=args.verbose)
-    else:
-        C, val_scores, init = args.C[0], {}, None
-    S_train, S_test, *S_mirror = standardize(
-        F_train, F_test, *([] if F_mirror is None else [F_mirror]))
-    del F_train, F_test, F_mirror
-    model = train_l2svm(S_train, y_train, C=C, max_iter=args.svm_iter, solver=args.solver,
-                        verbose=args.verbose, init=init)
-    test_acc = float(np.mean(predict_l2svm(model, S_test) == y_test))
-    mirrored_acc = None
-    if S_mirror:
-        mirrored_acc = float(np.mean(predict_l2svm(model, S_test, *S_mirror) == y_test))
-    train_acc = float(np.mean(predict_l2svm(model, S_train) == y_train))
+    # standardizes F_train, F_test and F_mirror in place
+    model, C, val_scores = fit_l2svm(F_train, y_train, args.C, args.n_val, F_test, *mirror,
+                                     max_iter=args.svm_iter, solver=args.solver,
+                                     verbose=args.verbose)
+    test_acc = accuracy_l2svm(model, F_test, y_test)
+    mirrored_acc = accuracy_l2svm(model, F_test, y_test, *mirror) if mirror else None
+    train_acc = accuracy_l2svm(model, F_train, y_train)
     timings["classifier"] = time.perf_counter() - t0
     extraction = timings["dictionary"] + timings["train features"] + timings["test features"]
     return {

@@ -52,7 +52,7 @@ sys.path.insert(0, str(HERE))
 
 import coates_reference as ref  # noqa: E402
 from _common import mirror_images, peak_memory_mib  # noqa: E402
-from l2svm import choose_C, predict_l2svm, standardize, train_l2svm  # noqa: E402
+from l2svm import accuracy_l2svm, fit_l2svm  # noqa: E402
 
 from skconv import KMeansConv, LayerwiseStack, Pool, ReceptiveFieldConv  # noqa: E402
 
@@ -96,30 +96,22 @@ def cache_path(args):
 
 def classify(F_train, y_train, F_test, y_test, Cs, n_val, max_iter, solver="newton",
              verbose=False, F_mirror=None):
-    """Standardize (in place) and fit the benchmarks' L2-SVM (``l2svm.py``).
+    """Standardize (in place) and fit the benchmarks' L2-SVM (:func:`l2svm.fit_l2svm`).
 
-    With several ``Cs``, C is chosen on the last ``n_val`` training images
-    (:func:`l2svm.choose_C`). Returns the test accuracy, the seconds
-    taken (C choice included), the SVM's iterations, the C, the validation
-    accuracies and, given ``F_mirror`` (features of the mirrored test images),
-    the test accuracy of the decision values averaged over each image and its
-    mirror image (else None).
+    With several ``Cs``, C is chosen on the last ``n_val`` training images.
+    Returns the test accuracy, the seconds taken (C choice included), the SVM's
+    iterations, the C, the validation accuracies and, given ``F_mirror``
+    (features of the mirrored test images), the test accuracy of the decision
+    values averaged over each image and its mirror image (else None).
     """
     t0 = time.perf_counter()
-    if len(Cs) > 1:
-        # in place: a standardized copy of the training features would not fit
-        # in the memory budget next to them (3.8 GB at 50,000 x 19,200)
-        C, scores, init = choose_C(F_train, y_train, Cs, n_val, in_place=True,
-                                   max_iter=max_iter, solver=solver, verbose=verbose)
-    else:
-        C, scores, init = Cs[0], {}, None
-    standardize(F_train, F_test, *([] if F_mirror is None else [F_mirror]))
-    model = train_l2svm(F_train, y_train, C=C, max_iter=max_iter, solver=solver,
-                        verbose=verbose, init=init)
-    accuracy = float(np.mean(predict_l2svm(model, F_test) == y_test))
-    mirrored = None
-    if F_mirror is not None:
-        mirrored = float(np.mean(predict_l2svm(model, F_test, F_mirror) == y_test))
+    mirror = [] if F_mirror is None else [F_mirror]
+    # C chosen in place: a standardized copy of the training features would not
+    # fit in the memory budget next to them (3.8 GB at 50,000 x 19,200)
+    model, C, scores = fit_l2svm(F_train, y_train, Cs, n_val, F_test, *mirror, in_place=True,
+                                 max_iter=max_iter, solver=solver, verbose=verbose)
+    accuracy = accuracy_l2svm(model, F_test, y_test)
+    mirrored = accuracy_l2svm(model, F_test, y_test, *mirror) if mirror else None
     return accuracy, time.perf_counter() - t0, model.n_iter, C, scores, mirrored
 
 

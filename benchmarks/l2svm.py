@@ -14,9 +14,11 @@ pipeline (``coates_reference.py``), the skconv CIFAR-10 benchmarks
   by L-BFGS;
 - :func:`choose_C`: the C with the best accuracy on held-out training
   samples, each fit warm-started from the previous one;
-- :func:`decision_l2svm`, :func:`predict_l2svm`: decision values, and
-  predictions from the decision values summed over several views of the same
-  samples (test-time mirroring).
+- :func:`fit_l2svm`: the benchmarks' protocol in one call (choice of C when
+  several are given, standardization, final fit on all training samples);
+- :func:`decision_l2svm`, :func:`predict_l2svm`, :func:`accuracy_l2svm`:
+  decision values, and predictions from the decision values summed over
+  several views of the same samples (test-time mirroring).
 
 Reference: A. Coates, H. Lee and A. Y. Ng, "An Analysis of Single-Layer
 Networks in Unsupervised Feature Learning", AISTATS 2011.
@@ -360,6 +362,27 @@ def _sweep_C(fit, val, y_train, n_fit, Cs, svm_options):
     return best, scores, models[best]
 
 
+def fit_l2svm(F_train, y_train, Cs, n_val, *others, in_place=False, **svm_options):
+    """The benchmarks' protocol: choose C, standardize in place, fit on all training samples.
+
+    With several ``Cs``, C is chosen on the last ``n_val`` training samples
+    (:func:`choose_C`, with ``in_place``), and the final fit starts from the
+    chosen C's model; with one, that C is used. ``F_train`` and ``others``
+    (test features, features of other views of the test samples) are then
+    standardized in place with the statistics of ``F_train``
+    (:func:`standardize`), and the SVM (:func:`train_l2svm` with
+    ``svm_options``) is fitted on all of ``F_train``. Returns the model, the C
+    and the validation accuracy of each C (empty with one C).
+    """
+    if len(Cs) > 1:
+        C, scores, init = choose_C(F_train, y_train, Cs, n_val, in_place=in_place, **svm_options)
+    else:
+        C, scores, init = Cs[0], {}, None
+    standardize(F_train, *others)
+    model = train_l2svm(F_train, y_train, C=C, init=init, **svm_options)
+    return model, C, scores
+
+
 # ----------------------------------------------------------------- prediction
 
 
@@ -380,3 +403,8 @@ def predict_l2svm(model, X, *views):
     for V in views:
         scores += decision_l2svm(model, V)
     return model.classes[np.argmax(scores, axis=1)]
+
+
+def accuracy_l2svm(model, X, y, *views):
+    """Fraction of the samples :func:`predict_l2svm` (with ``views``) classifies as ``y``."""
+    return float(np.mean(predict_l2svm(model, X, *views) == y))

@@ -106,3 +106,26 @@ def test_choose_C_in_place_gives_the_same_choice_and_restores_its_input(digits):
     assert inplace[:2] == copied[:2]
     np.testing.assert_allclose(inplace[2].coef, copied[2].coef, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(X2, X, rtol=1e-5, atol=1e-5)
+
+
+def test_fit_l2svm_is_choose_C_then_standardize_then_fit(digits):
+    X, y = digits
+    n_fit = 400
+    F_train, F_test = X[:n_fit].copy(), X[n_fit:].copy()
+    C, scores, init = l2svm.choose_C(F_train, y[:n_fit], [0.01, 10.0], n_val=100, solver="newton")
+    S_train, S_test = l2svm.standardize(F_train.copy(), F_test.copy())
+    expected = l2svm.train_l2svm(S_train, y[:n_fit], C=C, solver="newton", init=init)
+
+    G_train, G_test = F_train.copy(), F_test.copy()
+    model, C2, scores2 = l2svm.fit_l2svm(G_train, y[:n_fit], [0.01, 10.0], 100, G_test,
+                                         solver="newton")
+    assert (C2, scores2) == (C, scores)
+    np.testing.assert_allclose(model.coef, expected.coef, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(G_test, S_test)  # standardized in place
+    assert l2svm.accuracy_l2svm(model, G_test, y[n_fit:]) == np.mean(
+        l2svm.predict_l2svm(expected, S_test) == y[n_fit:])
+
+    single, C1, none = l2svm.fit_l2svm(F_train.copy(), y[:n_fit], [1.0], 100, solver="newton")
+    assert (C1, none) == (1.0, {})
+    np.testing.assert_allclose(
+        single.coef, l2svm.train_l2svm(S_train, y[:n_fit], C=1.0, solver="newton").coef)
