@@ -1,11 +1,12 @@
 """The benchmarks' L2-SVM solves LIBLINEAR's problem, by either solver.
 
 ``benchmarks/l2svm.py`` is not part of the package, but every k-means accuracy
-in BENCHMARKS.md (the reference pipeline, skconv's single layer and stack on
-CIFAR-10, ``KMeansConv`` on MNIST) goes through it, so it is checked here
-against scikit-learn's ``LinearSVC`` (squared hinge, one-vs-rest, bias as a
-regularized constant feature), which minimizes the same objective with the
-authors' ``C`` divided by the number of samples.
+in BENCHMARKS.md and its run log, ``benchmarks/LOG.md`` (the reference
+pipeline, skconv's single layer and stack on CIFAR-10, ``KMeansConv`` on
+MNIST), goes through it, so it is checked here against scikit-learn's
+``LinearSVC`` (squared hinge, one-vs-rest, bias as a regularized constant
+feature), which minimizes the same objective with the authors' ``C`` divided
+by the number of samples.
 """
 
 import sys
