@@ -6,8 +6,8 @@ centroids as the authors' code does, ``--init gaussian``, or from k-means++,
 ``--init k-means++``; the reference from scikit-learn's k-means++), encode
 every 6x6 position of every image with the triangle activation, sum-pool the
 four quadrants, standardize and train the same one-vs-rest squared-hinge
-linear SVM (C = 100, the authors' objective; truncated Newton, or
-``--solver lbfgs`` for the authors' L-BFGS).
+linear SVM (``l2svm.py``: C = 100, the authors' objective; truncated Newton,
+or ``--solver lbfgs`` for the authors' L-BFGS).
 The reference (``coates_reference.py``) builds explicit patch matrices and
 whitens them; skconv folds the whitening into the filters and streams the maps
 into the pooling.
@@ -30,7 +30,6 @@ The data file is CIFAR-10 decoded from JPEG quality 75: accuracies are labelled
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -42,10 +41,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import coates_reference as ref  # noqa: E402
-
-
-def peak_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from _common import mirror_images, peak_memory_mib  # noqa: E402
+from l2svm import SVM_C, accuracy_l2svm, fit_l2svm  # noqa: E402
 
 
 def cache_path(args, which, n_filters):
@@ -117,7 +114,7 @@ def skconv_features(args, n_filters):
     F_mirror = None
     if args.mirror_test:
         t0 = time.perf_counter()
-        F_mirror = pool.transform(conv.transform(ref.mirror_images(X_test)))
+        F_mirror = pool.transform(conv.transform(mirror_images(X_test)))
         timings["mirrored test features"] = time.perf_counter() - t0
     return F_train, y_train, F_test, y_test, F_mirror, timings
 
@@ -138,37 +135,29 @@ def reference_features(args, n_filters):
     F_mirror = None
     if args.mirror_test:
         t0 = time.perf_counter()
-        F_mirror = ref.extract_features(ref.mirror_images(X_test), dictionary)
+        F_mirror = ref.extract_features(mirror_images(X_test), dictionary)
         timings["mirrored test features"] = time.perf_counter() - t0
     return F_train, y_train, F_test, y_test, F_mirror, timings
 
 
 def classify(args, F_train, y_train, F_test, y_test, F_mirror, timings, from_cache):
     n_images = len(F_train) + len(F_test)
+    mirror = [] if F_mirror is None else [F_mirror]
     t0 = time.perf_counter()
-    if len(args.C) > 1:
-        C, val_scores, init = ref.choose_C(F_train, y_train, args.C, args.n_val,
-                                           max_iter=args.svm_iter, solver=args.solver,
-                                           verbose=args.verbose)
-    else:
-        C, val_scores, init = args.C[0], {}, None
-    S_train, S_test, *S_mirror = ref.standardize(
-        F_train, F_test, *([] if F_mirror is None else [F_mirror]))
-    del F_train, F_test, F_mirror
-    model = ref.train_l2svm(S_train, y_train, C=C, max_iter=args.svm_iter, solver=args.solver,
-                            verbose=args.verbose, init=init)
-    test_acc = float(np.mean(ref.predict_l2svm(model, S_test) == y_test))
-    mirrored_acc = None
-    if S_mirror:
-        mirrored_acc = float(np.mean(ref.predict_l2svm(model, S_test, *S_mirror) == y_test))
-    train_acc = float(np.mean(ref.predict_l2svm(model, S_train) == y_train))
+    # standardizes F_train, F_test and F_mirror in place
+    model, C, val_scores = fit_l2svm(F_train, y_train, args.C, args.n_val, F_test, *mirror,
+                                     max_iter=args.svm_iter, solver=args.solver,
+                                     verbose=args.verbose)
+    test_acc = accuracy_l2svm(model, F_test, y_test)
+    mirrored_acc = accuracy_l2svm(model, F_test, y_test, *mirror) if mirror else None
+    train_acc = accuracy_l2svm(model, F_train, y_train)
     timings["classifier"] = time.perf_counter() - t0
     extraction = timings["dictionary"] + timings["train features"] + timings["test features"]
     return {
         "timings": timings,
         "extraction_s": extraction,
         "images_per_s": n_images / (timings["train features"] + timings["test features"]),
-        "peak_mib": peak_mib(),
+        "peak_mib": peak_memory_mib(),
         "train_accuracy": train_acc,
         "test_accuracy": test_acc,
         "mirrored_test_accuracy": mirrored_acc,
@@ -192,7 +181,7 @@ def main():
     parser.add_argument("--n-test", type=int, default=10_000)
     parser.add_argument("--n-patches", type=int, default=400_000)
     parser.add_argument("--kmeans-iter", type=int, default=50)
-    parser.add_argument("--C", type=float, nargs="+", default=[ref.SVM_C],
+    parser.add_argument("--C", type=float, nargs="+", default=[SVM_C],
                         help="SVM C (authors' convention); with several values, the one with "
                         "the best accuracy on --n-val held-out training images is used")
     parser.add_argument("--n-val", type=int, default=10_000)
@@ -203,7 +192,7 @@ def main():
     parser.add_argument("--svm-iter", type=int, default=1000,
                         help="at most this many L-BFGS iterations or Newton steps")
     parser.add_argument("--solver", choices=["newton", "lbfgs"], default="newton",
-                        help="SVM solver, both for the same objective (see coates_reference.py)")
+                        help="SVM solver, both for the same objective (see l2svm.py)")
     parser.add_argument("--init", choices=["gaussian", "k-means++"], default="gaussian",
                         help="how skconv's k-means starts (KMeansConv's init); the reference "
                         "always uses scikit-learn's k-means++")

@@ -15,7 +15,7 @@ is fitted greedily, each layer on a random subset of the training images
 layers side by side (``concat``), computed in one streamed pass: no layer's
 maps are ever stored for the whole data set. The features are classified
 with the same one-vs-rest squared-hinge L2-SVM (the authors' objective,
-``coates_reference.py``; C chosen on held-out training images among the
+``l2svm.py``; C chosen on held-out training images among the
 ``--C`` values, 3, 10 and 30 by default: the stack's validation accuracy
 peaks near 10 on full CIFAR-10, where the single layer's peaks near 100) as
 the single-layer benchmark, so the accuracies compare directly with
@@ -51,6 +51,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import coates_reference as ref  # noqa: E402
+from _common import mirror_images, peak_memory_mib  # noqa: E402
+from l2svm import accuracy_l2svm, fit_l2svm  # noqa: E402
 
 from skconv import KMeansConv, LayerwiseStack, Pool, ReceptiveFieldConv  # noqa: E402
 
@@ -94,30 +96,22 @@ def cache_path(args):
 
 def classify(F_train, y_train, F_test, y_test, Cs, n_val, max_iter, solver="newton",
              verbose=False, F_mirror=None):
-    """Standardize (in place) and fit the reference L2-SVM.
+    """Standardize (in place) and fit the benchmarks' L2-SVM (:func:`l2svm.fit_l2svm`).
 
-    With several ``Cs``, C is chosen on the last ``n_val`` training images
-    (:func:`coates_reference.choose_C`). Returns the test accuracy, the seconds
-    taken (C choice included), the SVM's iterations, the C, the validation
-    accuracies and, given ``F_mirror`` (features of the mirrored test images),
-    the test accuracy of the decision values averaged over each image and its
-    mirror image (else None).
+    With several ``Cs``, C is chosen on the last ``n_val`` training images.
+    Returns the test accuracy, the seconds taken (C choice included), the SVM's
+    iterations, the C, the validation accuracies and, given ``F_mirror``
+    (features of the mirrored test images), the test accuracy of the decision
+    values averaged over each image and its mirror image (else None).
     """
     t0 = time.perf_counter()
-    if len(Cs) > 1:
-        # in place: a standardized copy of the training features would not fit
-        # in the memory budget next to them (3.8 GB at 50,000 x 19,200)
-        C, scores, init = ref.choose_C(F_train, y_train, Cs, n_val, in_place=True,
-                                       max_iter=max_iter, solver=solver, verbose=verbose)
-    else:
-        C, scores, init = Cs[0], {}, None
-    ref.standardize(F_train, F_test, *([] if F_mirror is None else [F_mirror]))
-    model = ref.train_l2svm(F_train, y_train, C=C, max_iter=max_iter, solver=solver,
-                            verbose=verbose, init=init)
-    accuracy = float(np.mean(ref.predict_l2svm(model, F_test) == y_test))
-    mirrored = None
-    if F_mirror is not None:
-        mirrored = float(np.mean(ref.predict_l2svm(model, F_test, F_mirror) == y_test))
+    mirror = [] if F_mirror is None else [F_mirror]
+    # C chosen in place: a standardized copy of the training features would not
+    # fit in the memory budget next to them (3.8 GB at 50,000 x 19,200)
+    model, C, scores = fit_l2svm(F_train, y_train, Cs, n_val, F_test, *mirror, in_place=True,
+                                 max_iter=max_iter, solver=solver, verbose=verbose)
+    accuracy = accuracy_l2svm(model, F_test, y_test)
+    mirrored = accuracy_l2svm(model, F_test, y_test, *mirror) if mirror else None
     return accuracy, time.perf_counter() - t0, model.n_iter, C, scores, mirrored
 
 
@@ -211,7 +205,7 @@ def main(argv=None):
                 # (same settings and seed, so the same filters)
                 stack = build_stack(args).fit(X_train)
             t0 = time.perf_counter()
-            F_mirror = stack.transform(ref.mirror_images(X_test))
+            F_mirror = stack.transform(mirror_images(X_test))
             print(f"mirrored test features {time.perf_counter() - t0:.0f} s", flush=True)
             if mirror_path is not None:
                 np.savez(mirror_path, F_mirror=F_mirror)
@@ -219,7 +213,7 @@ def main(argv=None):
     n_first = 4 * args.n1
     print(f"fit {fit_s:.0f} s, train features {train_s:.0f} s, test features {test_s:.0f} s "
           f"({(len(X_train) + len(X_test)) / (train_s + test_s):.0f} images/s), "
-          f"{F_train.shape[1]} features ({n_first} from layer 1), peak {ref.peak_memory_mib() / 1024:.2f} GB",
+          f"{F_train.shape[1]} features ({n_first} from layer 1), peak {peak_memory_mib() / 1024:.2f} GB",
           flush=True)
 
     rows = []
@@ -244,7 +238,7 @@ def main(argv=None):
         mirrored = "" if mirrored is None else f"{100 * mirrored:.2f}%"
         print(f"| {name} | {count} | {100 * acc:.2f}% | {mirrored} | {fit_s:.0f} | "
               f"{train_s + test_s:.0f} | {clf_s:.0f} | {n_iter} | {C:g} | "
-              f"{ref.peak_memory_mib() / 1024:.2f} |")
+              f"{peak_memory_mib() / 1024:.2f} |")
     return 0
 
 

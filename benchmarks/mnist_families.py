@@ -42,8 +42,10 @@ from sklearn.preprocessing import StandardScaler
 
 from skconv import GaborConv, Pool, RandomConv
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO_ROOT / ".." / "shared" / "data" / "mnist.npz"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import DATA_DIR  # noqa: E402
+
+DEFAULT_DATA = DATA_DIR / "mnist.npz"
 
 
 def make_pipeline(name, C, seed):

@@ -6,7 +6,7 @@ position (triangle activation by default, ``--encoding``); :class:`skconv.Pool`
 sums the maps over a grid of regions (optionally after a local max pooling);
 the features are standardized in place (training mean and ``sqrt(var + 0.01)``)
 and classified by the one-vs-rest squared-hinge L2-SVM of the CIFAR-10
-benchmarks (``--classifier l2svm``, ``coates_reference.py``, whose ``C`` is the
+benchmarks (``--classifier l2svm``, ``l2svm.py``, whose ``C`` is the
 authors' convention: 100 there) or by a multinomial logistic regression
 (L-BFGS, ``--classifier logistic``). Pixels are used as stored, 0..255.
 
@@ -41,9 +41,10 @@ from skconv import KMeansConv, Pool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import coates_reference as ref  # noqa: E402
+from _common import DATA_DIR, peak_memory_mib  # noqa: E402
+from l2svm import choose_C, predict_l2svm, standardize, train_l2svm  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO_ROOT / ".." / "shared" / "data" / "mnist.npz"
+DEFAULT_DATA = DATA_DIR / "mnist.npz"
 
 POOLINGS = {
     # name: (list of Pool steps, short description)
@@ -125,24 +126,24 @@ def run(args):
         Cs, init = args.C, None
         if args.n_val and args.classifier == "l2svm" and len(Cs) > 1:
             t0 = time.perf_counter()
-            C, scores, init = ref.choose_C(F_train, y_train, Cs, args.n_val,
-                                           max_iter=args.max_iter, solver=args.solver,
-                                           verbose=args.verbose)
+            C, scores, init = choose_C(F_train, y_train, Cs, args.n_val,
+                                       max_iter=args.max_iter, solver=args.solver,
+                                       verbose=args.verbose)
             print(f"C chosen on the last {args.n_val} training images: {C:g} (validation "
                   + ", ".join(f"C={c:g}: {s:.4f}" for c, s in scores.items())
                   + f"; {time.perf_counter() - t0:.0f} s)", flush=True)
             Cs = [C]
         t0 = time.perf_counter()
-        F_train, F_test = ref.standardize(F_train, F_test)
+        F_train, F_test = standardize(F_train, F_test)
         scale_fit = time.perf_counter() - t0
         for C in Cs:
             t0 = time.perf_counter()
             if args.classifier == "l2svm":
-                model = ref.train_l2svm(F_train, y_train, C=C, max_iter=args.max_iter,
-                                        solver=args.solver, verbose=args.verbose, init=init)
+                model = train_l2svm(F_train, y_train, C=C, max_iter=args.max_iter,
+                                    solver=args.solver, verbose=args.verbose, init=init)
                 clf_fit = scale_fit + time.perf_counter() - t0
                 t0 = time.perf_counter()
-                predicted = ref.predict_l2svm(model, F_test)
+                predicted = predict_l2svm(model, F_test)
             else:
                 clf = LogisticRegression(C=C, max_iter=args.max_iter)
                 clf.fit(F_train, y_train)
@@ -154,7 +155,7 @@ def run(args):
             print(
                 f"{n_filters:>7} {kernel:>6} {description:>20} {F_train.shape[1]:>8} "
                 f"{C:>7g} {accuracy:>8.4f} {conv_fit:>10.1f} {clf_fit:>9.1f} "
-                f"{predict:>9.1f} {ref.peak_memory_mib() / 1024:>12.2f}",
+                f"{predict:>9.1f} {peak_memory_mib() / 1024:>12.2f}",
                 flush=True,
             )
         del F_train, F_test
@@ -184,7 +185,7 @@ def main(argv=None):
     parser.add_argument("--max-iter", type=int, default=1000,
                         help="at most this many solver iterations (Newton steps for l2svm)")
     parser.add_argument("--solver", choices=["newton", "lbfgs"], default="newton",
-                        help="L2-SVM solver (see coates_reference.py)")
+                        help="L2-SVM solver (see l2svm.py)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true",
                         help="print the L2-SVM solver's progress to stderr")

@@ -15,8 +15,9 @@ labelled "CIFAR-10 (JPEG q75)" and are not comparable with published ones.
 
 import argparse
 import os
-import resource
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -25,9 +26,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skconv import Conv, Pool
 
-
-def peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import peak_memory_mib  # noqa: E402
 
 
 def main():
@@ -38,7 +38,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
 
-    start_rss = peak_rss_mb()
+    start_rss = peak_memory_mib()
     with np.load(args.data) as data:
         X_train = data["X_train"][: args.n_train]
         y_train = data["y_train"][: args.n_train]
@@ -46,7 +46,7 @@ def main():
     # Scale to [0, 1] as float32 (the Conv would otherwise convert on the fly).
     X_train = X_train.astype(np.float32) / 255
     X_test = X_test.astype(np.float32) / 255
-    after_load = peak_rss_mb()
+    after_load = peak_memory_mib()
 
     filters = np.random.default_rng(0).standard_normal((args.n_filters, 5, 5, 3))
     filters /= np.linalg.norm(filters.reshape(args.n_filters, -1), axis=1)[:, None, None, None]
@@ -63,7 +63,7 @@ def main():
     t0 = time.perf_counter()
     model.fit(X_train, y_train)
     t_fit = time.perf_counter() - t0
-    peak_fit = peak_rss_mb()
+    peak_fit = peak_memory_mib()
     t0 = time.perf_counter()
     acc = model.score(X_test, y_test)
     t_score = time.perf_counter() - t0
@@ -75,7 +75,7 @@ def main():
     print(f"peak RSS before loading data:    {start_rss:8.0f} MB")
     print(f"peak RSS after loading data:     {after_load:8.0f} MB")
     print(f"peak RSS after Pipeline.fit:     {peak_fit:8.0f} MB")
-    print(f"peak RSS after scoring:          {peak_rss_mb():8.0f} MB")
+    print(f"peak RSS after scoring:          {peak_memory_mib():8.0f} MB")
     print(f"fit time {t_fit:.1f} s, score time {t_score:.1f} s")
     print(f"test accuracy, CIFAR-10 (JPEG q75): {acc:.4f}")
 
