@@ -302,11 +302,9 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "filters_")
         self._check_params()
-        if self.n_output_channels_ != self.n_filters_:
-            raise ValueError(
-                f"inverse_transform is undefined for encoding={self.encoding!r}, which "
-                "changes the number of channels."
-            )
+        reason = self._no_inverse_reason()
+        if reason:
+            raise ValueError(f"inverse_transform is undefined for {reason}.")
         spatial = self.input_shape_[:-1]
         if None in spatial:
             raise ValueError(
@@ -328,6 +326,12 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
                 f"got shape {Y.shape}."
             )
         return restore_layout(self._conv_transpose(Y, spatial), layout)
+
+    def _no_inverse_reason(self):
+        """Why the maps have no transposed convolution (None when they have one)."""
+        if self.n_output_channels_ != self.n_filters_:
+            return f"encoding={self.encoding!r}, which changes the number of channels"
+        return None
 
     def _conv_transpose(self, Y, spatial):
         """The adjoint of :meth:`_conv` applied to maps ``Y``, for inputs of ``spatial`` shape."""

@@ -3,10 +3,12 @@
 import numpy as np
 
 from ._base import BaseConv
+from ._docs import fill_doc
 
 __all__ = ["Conv"]
 
 
+@fill_doc
 class Conv(BaseConv):
     """Convolve images (or signals, or volumes) with a given filter bank.
 
@@ -22,54 +24,21 @@ class Conv(BaseConv):
         the transformer works on signals, images or volumes.
     bias : array-like of shape (n_filters,), default=None
         Added to each filter's response before the encoding.
-    stride : int or tuple of int, default=1
-        Step between output positions, per spatial dimension.
-    padding : {"valid", "same", "full"}, int, tuple of int or tuple of (int, int), default="valid"
-        Zero padding: none, enough to keep the size at stride 1 (TensorFlow's rule),
-        enough for every partial overlap, or explicit amounts (per dimension, or
-        ``(before, after)`` pairs).
-    dilation : int or tuple of int, default=1
-        Spacing between kernel taps (atrous convolution).
+    %(conv_geometry)s
     groups : int, default=1
         Grouped convolution: input channels and filters are split into ``groups``
         groups and filter ``j`` sees only the channels of group
         ``j // (n_filters // groups)``. ``groups == n_channels`` is depthwise.
-    flip : bool, default=False
-        False computes cross-correlation (what deep-learning libraries call
-        convolution); True flips the kernels for a true convolution.
-    encoding : {None, "identity", "relu", "abs", "tanh", "sigmoid", "soft_threshold", "split"}, default=None
-        Element-wise detector stage after the convolution. ``"soft_threshold"`` is
-        ``max(0, z - alpha)``; ``"split"`` gives ``2 * n_filters`` channels,
-        ``max(0, z - alpha)`` then ``max(0, -z - alpha)``.
-    alpha : float, default=0.0
-        Threshold of the soft-threshold encodings.
-    input_shape : tuple of int, default=None
-        Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when ``X`` is
-        given flat as ``(n_samples, n_features)`` (e.g. ``load_digits().data``).
-    batch_size : int or "auto", default="auto"
-        Samples convolved at once; sets the memory used when maps stream.
-        ``"auto"`` picks the number of samples whose maps take about 16 MB.
-    n_jobs : int, default=None
-        Threads over batches when the maps are consumed (``-1``: all cores). Results
-        do not depend on it.
-    dtype : {numpy.float32, numpy.float64}, default=numpy.float32
-        Dtype of the computation and of the maps.
+    %(flip)s
+    %(encoding)s
+    %(conv_io)s
 
     Attributes
     ----------
     filters_ : ndarray of shape (n_filters, *kernel, n_channels // groups)
         The filters, in ``dtype``.
     bias_ : ndarray of shape (n_filters,) or None
-    n_filters_ : int
-    n_output_channels_ : int
-        Channels of the maps (twice ``n_filters_`` for ``encoding="split"``).
-    input_shape_ : tuple
-        Spatial shape and channel count of the samples seen at fit (``None`` for
-        spatial sizes that vary).
-    n_features_in_ : int
-        Number of values per sample seen at fit (fixed-size inputs only).
-    feature_names_in_ : ndarray of str
-        Column names, when fitted on a DataFrame.
+    %(conv_attributes)s
 
     See Also
     --------

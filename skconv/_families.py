@@ -8,6 +8,7 @@ import numpy as np
 
 from . import _engine
 from ._base import BaseConv
+from ._docs import fill_doc
 from ._encoding import encode, n_encoded_channels
 from ._maps import FeatureMaps, is_variable_size
 from ._validation import (
@@ -41,6 +42,7 @@ __all__ = ["RandomConv", "GaborConv", "EdgeConv"]
 # ---------------------------------------------------------------------------
 
 
+@fill_doc
 class RandomConv(BaseConv):
     """Convolution with random filters.
 
@@ -89,32 +91,13 @@ class RandomConv(BaseConv):
         ``dilation`` to every filter.
     random_state : int, RandomState instance or None, default=None
         Seed of the filters, dilations and biases.
-    stride : int or tuple of int, default=1
-        Step between output positions, per spatial dimension.
-    padding : {"valid", "same", "full"}, int, tuple of int or tuple of (int, int), default="valid"
-        Zero padding: none, enough to keep the size at stride 1 (TensorFlow's
-        rule), enough for every partial overlap, or explicit amounts.
-    dilation : int or tuple of int, default=1
-        Spacing between kernel taps (atrous convolution), for every filter.
+    %(conv_geometry)s
     groups : int, default=1
         Grouped convolution: filter ``j`` sees only the input channels of group
         ``j // (n_filters // groups)``.
-    flip : bool, default=False
-        False computes cross-correlation; True flips the kernels.
-    encoding : {None, "identity", "relu", "abs", "tanh", "sigmoid", "soft_threshold", "split"}, default=None
-        Element-wise detector stage after the convolution and bias.
-    alpha : float, default=0.0
-        Threshold of the soft-threshold encodings.
-    input_shape : tuple of int, default=None
-        Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when
-        ``X`` is given flat as ``(n_samples, n_features)``.
-    batch_size : int or "auto", default="auto"
-        Samples convolved at once; sets the memory used when maps stream.
-    n_jobs : int, default=None
-        Threads over batches when the maps are consumed (``-1``: all cores).
-        Results do not depend on it.
-    dtype : {numpy.float32, numpy.float64}, default=numpy.float32
-        Dtype of the computation and of the maps.
+    %(flip)s
+    %(encoding)s
+    %(conv_io)s
 
     Attributes
     ----------
@@ -124,15 +107,7 @@ class RandomConv(BaseConv):
         The biases.
     dilations_ : ndarray of shape (n_filters,) of int, or None
         Per-filter dilations with ``dilations="random"``, else None.
-    n_filters_ : int
-    n_output_channels_ : int
-        Channels of the maps (twice ``n_filters_`` for ``encoding="split"``).
-    input_shape_ : tuple
-        Spatial shape and channel count of the samples seen at fit.
-    n_features_in_ : int
-        Number of values per sample seen at fit (fixed-size inputs only).
-    feature_names_in_ : ndarray of str
-        Column names, when fitted on a DataFrame.
+    %(conv_attributes)s
 
     See Also
     --------
@@ -141,13 +116,9 @@ class RandomConv(BaseConv):
 
     References
     ----------
-    .. [1] K. Jarrett, K. Kavukcuoglu, M. Ranzato and Y. LeCun, "What is the
-       best multi-stage architecture for object recognition?", ICCV 2009.
-    .. [2] A. M. Saxe, P. W. Koh, Z. Chen, M. Bhand, B. Suresh and A. Y. Ng,
-       "On random weights and unsupervised feature learning", ICML 2011.
-    .. [3] A. Dempster, F. Petitjean and G. I. Webb, "ROCKET: exceptionally
-       fast and accurate time series classification using random
-       convolutional kernels", Data Mining and Knowledge Discovery 34, 2020.
+    .. [1] %(ref_random_features)s
+    .. [2] %(ref_saxe)s
+    .. [3] %(ref_rocket)s
 
     Examples
     --------
@@ -335,7 +306,22 @@ class RandomConv(BaseConv):
 # ---------------------------------------------------------------------------
 
 
-class GaborConv(BaseConv):
+class _HandDesignedBank:
+    """``kernel_size`` of the hand-designed banks: None (the natural support of a
+    2-D bank), an int or pair (2-D), or a 1-tuple (signals)."""
+
+    def _kernel(self):
+        if self.kernel_size is None:
+            return None
+        return check_kernel_size(self.kernel_size, ndims=(1, 2))
+
+    def _spatial_ndim(self):
+        kernel = self._kernel()
+        return 2 if kernel is None else len(kernel)
+
+
+@fill_doc
+class GaborConv(_HandDesignedBank, BaseConv):
     """Convolution with a bank of Gabor filters.
 
     Gabor filters (a Gaussian envelope times a sinusoid) at several frequencies
@@ -351,7 +337,8 @@ class GaborConv(BaseConv):
     pattern. Both banks go through one convolution with ``2 * F`` filters:
     ``filters_`` holds the ``F`` real filters followed by the ``F`` imaginary
     ones (with ``groups``, that block of ``2 * F`` per group), and the maps
-    have ``F`` channels (per group) before the encoding.
+    have ``F`` channels (per group) before the encoding, which is applied to
+    the magnitude.
 
     Colour (multichannel) input: with ``groups=1`` every filter spans all the
     channels with the same kernel, so it responds to the sum of the channels;
@@ -385,31 +372,11 @@ class GaborConv(BaseConv):
         The even filters, the odd filters, both (real then imaginary filter for
         each frequency and orientation, ``2 * F`` channels), or the
         complex-cell magnitude (``F`` channels).
-    stride : int or tuple of int, default=1
-        Step between output positions, per spatial dimension.
-    padding : {"valid", "same", "full"}, int, tuple of int or tuple of (int, int), default="valid"
-        Zero padding: none, enough to keep the size at stride 1 (TensorFlow's
-        rule), enough for every partial overlap, or explicit amounts.
-    dilation : int or tuple of int, default=1
-        Spacing between kernel taps (atrous convolution).
-    groups : int, default=1
-        Each group of ``n_channels // groups`` input channels gets the whole
-        bank; ``groups=n_channels`` filters every channel separately.
-    flip : bool, default=False
-        False computes cross-correlation; True flips the kernels.
-    encoding : {None, "identity", "relu", "abs", "tanh", "sigmoid", "soft_threshold", "split"}, default=None
-        Element-wise detector stage, applied after the magnitude.
-    alpha : float, default=0.0
-        Threshold of the soft-threshold encodings.
-    input_shape : tuple of int, default=None
-        Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when
-        ``X`` is given flat as ``(n_samples, n_features)``.
-    batch_size : int or "auto", default="auto"
-        Samples convolved at once; sets the memory used when maps stream.
-    n_jobs : int, default=None
-        Threads over batches when the maps are consumed (``-1``: all cores).
-    dtype : {numpy.float32, numpy.float64}, default=numpy.float32
-        Dtype of the computation and of the maps.
+    %(conv_geometry)s
+    %(groups_bank)s
+    %(flip)s
+    %(encoding)s
+    %(conv_io)s
 
     Attributes
     ----------
@@ -424,12 +391,7 @@ class GaborConv(BaseConv):
     n_output_channels_ : int
         Channels of the maps (``F * groups`` for ``"magnitude"``, doubled by
         ``encoding="split"``).
-    input_shape_ : tuple
-        Spatial shape and channel count of the samples seen at fit.
-    n_features_in_ : int
-        Number of values per sample seen at fit (fixed-size inputs only).
-    feature_names_in_ : ndarray of str
-        Column names, when fitted on a DataFrame.
+    %(input_attributes)s
 
     See Also
     --------
@@ -498,14 +460,6 @@ class GaborConv(BaseConv):
         self.n_jobs = n_jobs
         self.dtype = dtype
 
-    def _kernel(self):
-        if self.kernel_size is None:
-            return None
-        return check_kernel_size(self.kernel_size, ndims=(1, 2))
-
-    def _spatial_ndim(self):
-        kernel = self._kernel()
-        return 2 if kernel is None else len(kernel)
 
     def _fit_filters(self, X, y):
         part = check_option(self.part, "part", ("real", "imag", "both", "magnitude"))
@@ -538,23 +492,10 @@ class GaborConv(BaseConv):
             z = np.sqrt(re * re + im * im).reshape(z.shape[:-1] + (self._groups * f,))
         return encode(z, self.encoding, self.alpha)
 
-    def inverse_transform(self, X):
-        """Transposed convolution of the maps (not for ``part="magnitude"``).
-
-        Parameters
-        ----------
-        X : array-like or FeatureMaps of shape (n_samples, *out_spatial, n_filters_)
-
-        Returns
-        -------
-        X_input : ndarray of shape (n_samples, *input_spatial, n_channels)
-        """
+    def _no_inverse_reason(self):
         if self.part == "magnitude":
-            raise ValueError(
-                "inverse_transform is undefined for part='magnitude': the magnitude "
-                "discards the phase of the responses."
-            )
-        return super().inverse_transform(X)
+            return "part='magnitude': the magnitude discards the phase of the responses"
+        return super()._no_inverse_reason()
 
 
 # ---------------------------------------------------------------------------
@@ -565,7 +506,8 @@ class GaborConv(BaseConv):
 _DEFAULT_EDGES = {1: ("diff", "laplace"), 2: ("sobel", "prewitt", "scharr", "roberts", "laplace")}
 
 
-class EdgeConv(BaseConv):
+@fill_doc
+class EdgeConv(_HandDesignedBank, BaseConv):
     """Convolution with classic edge, blob and derivative filters.
 
     One bank made of any of:
@@ -602,6 +544,7 @@ class EdgeConv(BaseConv):
 
     Colour input: each group of input channels gets the whole bank, the kernel
     replicated in its channels (``groups=n_channels``: per-channel responses).
+    ``encoding="abs"`` gives the edge strength regardless of its polarity.
 
     Parameters
     ----------
@@ -629,33 +572,13 @@ class EdgeConv(BaseConv):
         kernels); a 1-tuple makes the bank 1-D with that length.
     truncate : float, default=4.0
         Natural support of the Gaussian kernels, in standard deviations.
-    stride : int or tuple of int, default=1
-        Step between output positions, per spatial dimension.
-    padding : {"valid", "same", "full"}, int, tuple of int or tuple of (int, int), default="valid"
-        Zero padding: none, enough to keep the size at stride 1 (TensorFlow's
-        rule), enough for every partial overlap, or explicit amounts.
-    dilation : int or tuple of int, default=1
-        Spacing between kernel taps (atrous convolution).
-    groups : int, default=1
-        Each group of ``n_channels // groups`` input channels gets the whole
-        bank.
+    %(conv_geometry)s
+    %(groups_bank)s
     flip : bool, default=False
         False computes cross-correlation (the convention of the kernels); True
         flips them (derivative filters then change sign).
-    encoding : {None, "identity", "relu", "abs", "tanh", "sigmoid", "soft_threshold", "split"}, default=None
-        Element-wise detector stage (``"abs"`` gives edge strength regardless
-        of polarity).
-    alpha : float, default=0.0
-        Threshold of the soft-threshold encodings.
-    input_shape : tuple of int, default=None
-        Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when
-        ``X`` is given flat as ``(n_samples, n_features)``.
-    batch_size : int or "auto", default="auto"
-        Samples convolved at once; sets the memory used when maps stream.
-    n_jobs : int, default=None
-        Threads over batches when the maps are consumed (``-1``: all cores).
-    dtype : {numpy.float32, numpy.float64}, default=numpy.float32
-        Dtype of the computation and of the maps.
+    %(encoding)s
+    %(conv_io)s
 
     Attributes
     ----------
@@ -666,15 +589,7 @@ class EdgeConv(BaseConv):
         ``"d1_s1_a30"`` (order 1, sigma 1, 30 degrees), ``"lm_12"``; with
         ``groups > 1`` prefixed by ``"g{group}_"``.
     bias_ : None
-    n_filters_ : int
-    n_output_channels_ : int
-        Channels of the maps (twice ``n_filters_`` for ``encoding="split"``).
-    input_shape_ : tuple
-        Spatial shape and channel count of the samples seen at fit.
-    n_features_in_ : int
-        Number of values per sample seen at fit (fixed-size inputs only).
-    feature_names_in_ : ndarray of str
-        Column names, when fitted on a DataFrame.
+    %(conv_attributes)s
 
     See Also
     --------
@@ -683,16 +598,10 @@ class EdgeConv(BaseConv):
 
     References
     ----------
-    .. [1] I. Sobel and G. Feldman, "A 3x3 isotropic gradient operator for
-       image processing", Stanford Artificial Intelligence Project, 1968.
-    .. [2] D. Marr and E. Hildreth, "Theory of edge detection", Proc. R. Soc.
-       Lond. B 207, 1980.
-    .. [3] W. T. Freeman and E. H. Adelson, "The design and use of steerable
-       filters", IEEE Trans. Pattern Analysis and Machine Intelligence 13(9),
-       1991.
-    .. [4] T. Leung and J. Malik, "Representing and recognizing the visual
-       appearance of materials using three-dimensional textons",
-       International Journal of Computer Vision 43(1), 2001.
+    .. [1] %(ref_sobel)s
+    .. [2] %(ref_marr)s
+    .. [3] %(ref_freeman)s
+    .. [4] %(ref_leung_malik)s
 
     Examples
     --------
@@ -756,14 +665,6 @@ class EdgeConv(BaseConv):
         self.n_jobs = n_jobs
         self.dtype = dtype
 
-    def _kernel(self):
-        if self.kernel_size is None:
-            return None
-        return check_kernel_size(self.kernel_size, ndims=(1, 2))
-
-    def _spatial_ndim(self):
-        kernel = self._kernel()
-        return 2 if kernel is None else len(kernel)
 
     def _fit_filters(self, X, y):
         kernel = self._kernel()

@@ -6,6 +6,7 @@ import numpy as np
 
 from . import _engine
 from ._base import BaseConv
+from ._docs import fill_doc
 from ._encoding import encode
 from ._kmeans import _ALGORITHMS, _INITS, fit_centroids
 from ._patches import fold_whitening, normalize_and_whiten, sample_patches, sampling_batch
@@ -21,6 +22,7 @@ from ._validation import (
 __all__ = ["KMeansConv"]
 
 
+@fill_doc
 class KMeansConv(BaseConv):
     """Convolution with filters learned by k-means on whitened patches.
 
@@ -90,8 +92,8 @@ class KMeansConv(BaseConv):
         whitened patches).
     random_state : int, RandomState instance or None, default=None
         Seeds the patch draw and k-means.
-    stride, padding, dilation, input_shape, batch_size, n_jobs, dtype
-        As in :class:`skconv.Conv`.
+    %(conv_geometry)s
+    %(conv_io)s
 
     Attributes
     ----------
@@ -113,8 +115,7 @@ class KMeansConv(BaseConv):
         Number of training patches used.
     n_iter_ : int
         Iterations k-means ran.
-    n_filters_, n_output_channels_, input_shape_, n_features_in_
-        As in :class:`skconv.Conv`.
+    %(conv_attributes)s
 
     References
     ----------

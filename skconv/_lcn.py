@@ -7,6 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import MapsTransformerMixin
 from ._maps import FeatureMaps, is_variable_size, map_batches, stack_batches
+from ._docs import fill_doc
 from ._validation import (
     check_batch_size,
     check_bool,
@@ -32,6 +33,7 @@ def gaussian_window(size, sigma):
     return w / w.sum()
 
 
+@fill_doc
 class LocalContrastNorm(MapsTransformerMixin, BaseEstimator):
     """Local contrast normalization of feature maps (Jarrett et al., 2009).
 
@@ -97,14 +99,7 @@ class LocalContrastNorm(MapsTransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    spatial_ndim_ : int
-        Number of spatial dimensions of the maps seen at fit.
-    n_channels_in_ : int
-        Channels of the maps seen at fit.
-    n_features_in_ : int
-        Values per sample seen at fit (2-D input only).
-    feature_names_in_ : ndarray of str
-        Column names, when fitted on a DataFrame.
+    %(input_attributes)s
 
     See Also
     --------

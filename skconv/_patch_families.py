@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ._base import BaseConv
+from ._docs import fill_doc
 from ._patches import (
     fold_whitening,
     iter_patches,
@@ -31,6 +32,7 @@ def _sign_flip(components):
     return components * signs[:, np.newaxis]
 
 
+@fill_doc
 class PCAConv(BaseConv):
     """Convolution with the principal components of training patches (PCANet).
 
@@ -66,32 +68,11 @@ class PCAConv(BaseConv):
         Patches drawn (all of them when the input has fewer).
     random_state : int, RandomState instance or None, default=None
         Seed of the patch draw.
-    stride : int or tuple of int, default=1
-        Step between output positions, per spatial dimension.
-    padding : {"valid", "same", "full"}, int, tuple of int or tuple of (int, int), default="valid"
-        Zero padding: none, enough to keep the size at stride 1 (TensorFlow's
-        rule), enough for every partial overlap, or explicit amounts.
-    dilation : int or tuple of int, default=1
-        Spacing between kernel taps (atrous convolution).
-    groups : int, default=1
-        Channel groups: each is treated as separate samples and filtered by the
-        same ``n_filters`` components.
-    flip : bool, default=False
-        False computes cross-correlation; True flips the kernels.
-    encoding : {None, "identity", "relu", "abs", "tanh", "sigmoid", "soft_threshold", "split"}, default=None
-        Element-wise detector stage after the convolution.
-    alpha : float, default=0.0
-        Threshold of the soft-threshold encodings.
-    input_shape : tuple of int, default=None
-        Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when
-        ``X`` is given flat as ``(n_samples, n_features)``.
-    batch_size : int or "auto", default="auto"
-        Samples convolved (and materialized while drawing patches) at once.
-    n_jobs : int, default=None
-        Threads over batches when the maps are consumed (``-1``: all cores).
-        Results do not depend on it.
-    dtype : {numpy.float32, numpy.float64}, default=numpy.float32
-        Dtype of the computation and of the maps.
+    %(conv_geometry)s
+    %(groups_bank)s
+    %(flip)s
+    %(encoding)s
+    %(conv_io)s
 
     Attributes
     ----------
@@ -106,15 +87,7 @@ class PCAConv(BaseConv):
         Average of the mean-removed patches.
     n_patches_ : int
         Patches the components were computed from.
-    n_filters_ : int
-    n_output_channels_ : int
-        Channels of the maps (twice ``n_filters_`` for ``encoding="split"``).
-    input_shape_ : tuple
-        Spatial shape and channel count of the samples seen at fit.
-    n_features_in_ : int
-        Number of values per sample seen at fit (fixed-size inputs only).
-    feature_names_in_ : ndarray of str
-        Column names, when fitted on a DataFrame.
+    %(conv_attributes)s
 
     See Also
     --------
@@ -223,6 +196,7 @@ class PCAConv(BaseConv):
         return self._replicate_for_groups(filters), None
 
 
+@fill_doc
 class PatchConv(BaseConv):
     """Convolution with a dictionary of random training patches.
 
@@ -245,7 +219,8 @@ class PatchConv(BaseConv):
     step. Per-patch contrast normalization is not applied at transform time:
     the filters sum to zero when ``normalize=True`` (the local mean is
     ignored), but responses are not divided by the local contrast
-    (:class:`skconv.KMeansConv` does that).
+    (:class:`skconv.KMeansConv` does that). Coates and Ng used
+    ``encoding="split"`` with ``alpha=0.25`` on whitened patches.
 
     Parameters
     ----------
@@ -273,33 +248,11 @@ class PatchConv(BaseConv):
         (Coates' 0.1 for normalized patches).
     random_state : int, RandomState instance or None, default=None
         Seed of the patch draw and of the choice of the dictionary.
-    stride : int or tuple of int, default=1
-        Step between output positions, per spatial dimension.
-    padding : {"valid", "same", "full"}, int, tuple of int or tuple of (int, int), default="valid"
-        Zero padding: none, enough to keep the size at stride 1 (TensorFlow's
-        rule), enough for every partial overlap, or explicit amounts.
-    dilation : int or tuple of int, default=1
-        Spacing between kernel taps (atrous convolution).
-    groups : int, default=1
-        Channel groups: each is treated as separate samples and filtered by the
-        same dictionary.
-    flip : bool, default=False
-        False computes cross-correlation; True flips the kernels.
-    encoding : {None, "identity", "relu", "abs", "tanh", "sigmoid", "soft_threshold", "split"}, default=None
-        Element-wise detector stage after the convolution. Coates and Ng used
-        ``"split"`` with ``alpha=0.25`` on whitened patches.
-    alpha : float, default=0.0
-        Threshold of the soft-threshold encodings.
-    input_shape : tuple of int, default=None
-        Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when
-        ``X`` is given flat as ``(n_samples, n_features)``.
-    batch_size : int or "auto", default="auto"
-        Samples convolved (and materialized while drawing patches) at once.
-    n_jobs : int, default=None
-        Threads over batches when the maps are consumed (``-1``: all cores).
-        Results do not depend on it.
-    dtype : {numpy.float32, numpy.float64}, default=numpy.float32
-        Dtype of the computation and of the maps.
+    %(conv_geometry)s
+    %(groups_bank)s
+    %(flip)s
+    %(encoding)s
+    %(conv_io)s
 
     Attributes
     ----------
@@ -318,15 +271,7 @@ class PatchConv(BaseConv):
         The mean of the normalized patches removed before whitening.
     norm_eps_ : float
         The variance regularizer used (``norm_eps`` resolved).
-    n_filters_ : int
-    n_output_channels_ : int
-        Channels of the maps (twice ``n_filters_`` for ``encoding="split"``).
-    input_shape_ : tuple
-        Spatial shape and channel count of the samples seen at fit.
-    n_features_in_ : int
-        Number of values per sample seen at fit (fixed-size inputs only).
-    feature_names_in_ : ndarray of str
-        Column names, when fitted on a DataFrame.
+    %(conv_attributes)s
 
     See Also
     --------

@@ -6,6 +6,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _engine
 from ._maps import FeatureMaps, is_variable_size, map_batches, stack_batches
+from ._docs import fill_doc
 from ._validation import (
     check_batch_size,
     check_bool,
@@ -70,6 +71,7 @@ def _reduce(x, axes, method):
     return REDUCTIONS[method](x, axes)
 
 
+@fill_doc
 class Pool(TransformerMixin, BaseEstimator):
     """Pool feature maps over spatial regions, sliding windows or channel groups.
 
@@ -121,12 +123,7 @@ class Pool(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    n_channels_in_ : int
-        Channels seen at fit.
-    spatial_ndim_ : int
-        Number of spatial dimensions of the maps seen at fit.
-    n_features_in_ : int
-        Values per sample seen at fit (fixed-size inputs only).
+    %(input_attributes)s
 
     Examples
     --------

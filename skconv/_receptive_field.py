@@ -15,6 +15,7 @@ from ._grouping import (
     sample_responses,
 )
 from ._maps import FeatureMaps, is_variable_size, materialize
+from ._docs import fill_doc
 from ._validation import (
     check_batch_size,
     check_input,
@@ -50,6 +51,7 @@ def _select_channels(X, channels):
     )
 
 
+@fill_doc
 class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
     """A layer whose filters each see one group of similar input channels.
 
@@ -98,12 +100,9 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         Channel similarity used for the grouping (None for random grouping).
     estimators_ : list of transformers
         The fitted clone of ``estimator`` of each group.
-    n_channels_in_ : int
-        Channels of the input seen at fit.
+    %(input_attributes)s
     n_output_channels_ : int
         Channels of the output: the sum over the groups.
-    n_features_in_ : int
-        Values per sample seen at fit (fixed-size inputs only).
 
     Notes
     -----

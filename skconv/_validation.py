@@ -253,6 +253,21 @@ def _as_sequence(value):
     return None
 
 
+def _per_axis(value, name, ndim, what, is_kind, ok):
+    """One value (repeated) or ``ndim`` values of a kind, each passing ``ok``."""
+    if is_kind(value):
+        values = [value] * ndim
+    else:
+        values = _as_sequence(value)
+        if values is None or not all(is_kind(v) for v in values):
+            _fail(TypeError, name, what, value)
+        if len(values) != ndim:
+            _fail(ValueError, name, what, value)
+    if not all(ok(v) for v in values):
+        _fail(ValueError, name, what, value)
+    return values
+
+
 def check_int_tuple(value, name, ndim, *, min_val=1):
     """An int (repeated) or a sequence of ``ndim`` ints >= ``min_val`` -> tuple of ints.
 
@@ -264,16 +279,7 @@ def check_int_tuple(value, name, ndim, *, min_val=1):
     (1, 2)
     """
     what = f"an int or a tuple of {ndim} ints (one per spatial axis), each >= {min_val}"
-    if is_int(value):
-        values = [value] * ndim
-    else:
-        values = _as_sequence(value)
-        if values is None or not all(is_int(v) for v in values):
-            _fail(TypeError, name, what, value)
-        if len(values) != ndim:
-            _fail(ValueError, name, what, value)
-    if any(v < min_val for v in values):
-        _fail(ValueError, name, what, value)
+    values = _per_axis(value, name, ndim, what, is_int, lambda v: v >= min_val)
     return tuple(int(v) for v in values)
 
 
@@ -281,17 +287,10 @@ def check_float_tuple(value, name, ndim, *, min_val=0.0, include_boundaries="nei
     """A number (repeated) or a sequence of ``ndim`` numbers in range -> tuple of floats."""
     rng = _range_text(min_val, None, include_boundaries)
     what = f"a number or a tuple of {ndim} numbers (one per spatial axis), each{rng}"
-    if is_real(value):
-        values = [value] * ndim
-    else:
-        values = _as_sequence(value)
-        if values is None or not all(is_real(v) for v in values):
-            _fail(TypeError, name, what, value)
-        if len(values) != ndim:
-            _fail(ValueError, name, what, value)
-    if any(not np.isfinite(v) or not _in_range(v, min_val, None, include_boundaries)
-           for v in values):
-        _fail(ValueError, name, what, value)
+    values = _per_axis(
+        value, name, ndim, what, is_real,
+        lambda v: np.isfinite(v) and _in_range(v, min_val, None, include_boundaries),
+    )
     return tuple(float(v) for v in values)
 
 

@@ -43,6 +43,7 @@ import math
 
 import numpy as np
 
+from ._docs import fill_doc
 from ._validation import (
     check_bool,
     check_dtype,
@@ -186,6 +187,7 @@ def _orthonormal_rows(rng, n_rows, dim, zero_mean):
     return np.concatenate(rows, axis=0)
 
 
+@fill_doc
 def random_bank(
     n_filters,
     kernel_size,
@@ -250,13 +252,9 @@ def random_bank(
 
     References
     ----------
-    .. [1] K. Jarrett, K. Kavukcuoglu, M. Ranzato and Y. LeCun, "What is the
-       best multi-stage architecture for object recognition?", ICCV 2009.
-    .. [2] A. M. Saxe, P. W. Koh, Z. Chen, M. Bhand, B. Suresh and A. Y. Ng,
-       "On random weights and unsupervised feature learning", ICML 2011.
-    .. [3] A. Dempster, F. Petitjean and G. I. Webb, "ROCKET: exceptionally
-       fast and accurate time series classification using random
-       convolutional kernels", Data Mining and Knowledge Discovery 34, 2020.
+    .. [1] %(ref_random_features)s
+    .. [2] %(ref_saxe)s
+    .. [3] %(ref_rocket)s
     .. [4] A. M. Saxe, J. L. McClelland and S. Ganguli, "Exact solutions to the
        nonlinear dynamics of learning in deep linear neural networks",
        ICLR 2014.
@@ -308,6 +306,7 @@ def random_bank(
     return flat.reshape(shape).astype(dtype, copy=False)
 
 
+@fill_doc
 def random_dilations(n_filters, kernel_length, input_length, *, random_state=None):
     """Draw ROCKET-style random dilations for 1-D kernels.
 
@@ -337,9 +336,7 @@ def random_dilations(n_filters, kernel_length, input_length, *, random_state=Non
 
     References
     ----------
-    .. [1] A. Dempster, F. Petitjean and G. I. Webb, "ROCKET: exceptionally
-       fast and accurate time series classification using random
-       convolutional kernels", Data Mining and Knowledge Discovery 34, 2020.
+    .. [1] %(ref_rocket)s
 
     Examples
     --------
@@ -584,6 +581,7 @@ _DEFAULT_EDGES = {
 }
 
 
+@fill_doc
 def edge_bank(names=None, *, ndim=2, return_names=False, n_channels=1, dtype=np.float64):
     """Build a bank of classic 3x3 edge and Laplacian filters (or their 1-D forms).
 
@@ -627,10 +625,7 @@ def edge_bank(names=None, *, ndim=2, return_names=False, n_channels=1, dtype=np.
         Images (2) or signals (1).
     return_names : bool, default=False
         Also return the name of each filter (the families expanded).
-    n_channels : int, default=1
-        The kernel is replicated in each of ``n_channels`` channels.
-    dtype : floating dtype, default=np.float64
-        Dtype of the returned bank.
+    %(bank_out)s
 
     Returns
     -------
@@ -641,8 +636,7 @@ def edge_bank(names=None, *, ndim=2, return_names=False, n_channels=1, dtype=np.
 
     References
     ----------
-    .. [1] I. Sobel and G. Feldman, "A 3x3 isotropic gradient operator for
-       image processing", Stanford Artificial Intelligence Project, 1968.
+    .. [1] %(ref_sobel)s
     .. [2] J. M. S. Prewitt, "Object enhancement and extraction", in Picture
        Processing and Psychopictorics, Academic Press, 1970.
     .. [3] H. Scharr, "Optimal operators in digital image processing", PhD
@@ -751,6 +745,7 @@ def _gaussian_derivative_1d(sigma, truncate, order):
     return (x**2 / sigma**4 - 1 / sigma**2) * g
 
 
+@fill_doc
 def log_bank(
     sigmas=(1.0, 2.0, 4.0),
     *,
@@ -785,21 +780,11 @@ def log_bank(
     scale_normalized : bool, default=False
         Multiply each filter by ``sigma**2``, Lindeberg's scale normalization
         [2]_, so that responses at different scales are comparable.
-    ndim : {1, 2, 3}, default=2
-        Signals, images or volumes.
-    n_channels : int, default=1
-        The kernel is replicated in each of ``n_channels`` channels.
-    dtype : floating dtype, default=np.float64
-        Dtype of the returned bank.
-
-    Returns
-    -------
-    bank : ndarray of shape (len(sigmas), *kernel, n_channels)
+    %(gaussian_bank_out)s
 
     References
     ----------
-    .. [1] D. Marr and E. Hildreth, "Theory of edge detection", Proc. R. Soc.
-       Lond. B 207, 1980.
+    .. [1] %(ref_marr)s
     .. [2] T. Lindeberg, "Feature detection with automatic scale selection",
        International Journal of Computer Vision 30(2), 1998.
 
@@ -828,6 +813,7 @@ def log_bank(
     return _stack(kernels, kernel_size, n_channels, dtype)
 
 
+@fill_doc
 def dog_bank(
     sigmas=(1.0, 2.0, 4.0),
     k=1.6,
@@ -861,21 +847,11 @@ def dog_bank(
         centre-crops or pads each kernel to that size.
     truncate : float, default=4.0
         The natural supports extend this many standard deviations.
-    ndim : {1, 2, 3}, default=2
-        Signals, images or volumes.
-    n_channels : int, default=1
-        The kernel is replicated in each of ``n_channels`` channels.
-    dtype : floating dtype, default=np.float64
-        Dtype of the returned bank.
-
-    Returns
-    -------
-    bank : ndarray of shape (len(sigmas), *kernel, n_channels)
+    %(gaussian_bank_out)s
 
     References
     ----------
-    .. [1] D. Marr and E. Hildreth, "Theory of edge detection", Proc. R. Soc.
-       Lond. B 207, 1980.
+    .. [1] %(ref_marr)s
     .. [2] D. G. Lowe, "Distinctive image features from scale-invariant
        keypoints", International Journal of Computer Vision 60(2), 2004.
 
@@ -904,6 +880,7 @@ def dog_bank(
     return _stack(kernels, kernel_size, n_channels, dtype)
 
 
+@fill_doc
 def gaussian_derivative_bank(
     sigmas=(1.0, 2.0, 4.0),
     n_orientations=6,
@@ -961,10 +938,7 @@ def gaussian_derivative_bank(
         The natural support extends this many (largest) standard deviations.
     ndim : {1, 2}, default=2
         Images (2) or signals (1).
-    n_channels : int, default=1
-        The kernel is replicated in each of ``n_channels`` channels.
-    dtype : floating dtype, default=np.float64
-        Dtype of the returned bank.
+    %(bank_out)s
 
     Returns
     -------
@@ -976,12 +950,8 @@ def gaussian_derivative_bank(
 
     References
     ----------
-    .. [1] W. T. Freeman and E. H. Adelson, "The design and use of steerable
-       filters", IEEE Trans. Pattern Analysis and Machine Intelligence 13(9),
-       1991.
-    .. [2] T. Leung and J. Malik, "Representing and recognizing the visual
-       appearance of materials using three-dimensional textons",
-       International Journal of Computer Vision 43(1), 2001.
+    .. [1] %(ref_freeman)s
+    .. [2] %(ref_leung_malik)s
 
     Examples
     --------
@@ -1039,6 +1009,7 @@ def _gauss1d(sigma, x, order):
     return g
 
 
+@fill_doc
 def leung_malik_bank(*, variant="large", n_channels=1, dtype=np.float64):
     """Build the 48-filter Leung-Malik (LM) filter bank.
 
@@ -1077,10 +1048,7 @@ def leung_malik_bank(*, variant="large", n_channels=1, dtype=np.float64):
     variant : {"large", "small"}, default="large"
         ``"large"`` (LML, the scales of the reference code) or ``"small"``
         (LMS).
-    n_channels : int, default=1
-        The kernel is replicated in each of ``n_channels`` channels.
-    dtype : floating dtype, default=np.float64
-        Dtype of the returned bank.
+    %(bank_out)s
 
     Returns
     -------
@@ -1088,9 +1056,7 @@ def leung_malik_bank(*, variant="large", n_channels=1, dtype=np.float64):
 
     References
     ----------
-    .. [1] T. Leung and J. Malik, "Representing and recognizing the visual
-       appearance of materials using three-dimensional textons",
-       International Journal of Computer Vision 43(1), 2001.
+    .. [1] %(ref_leung_malik)s
     .. [2] M. Varma and A. Zisserman, "A statistical approach to texture
        classification from single images", International Journal of Computer
        Vision 62(1-2), 2005; filter banks at
