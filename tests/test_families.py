@@ -11,7 +11,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skconv import _engine
 from skconv import EdgeConv, GaborConv, RandomConv
@@ -487,16 +486,3 @@ def test_family_in_pipeline_on_digits(conv, min_accuracy, digits):
 # ---------------------------------------------------------------------------
 
 
-@parametrize_with_checks(
-    [
-        RandomConv(n_filters=4, kernel_size=(3,), padding="same", random_state=0),
-        RandomConv(
-            n_filters=4, kernel_size=(3,), padding="same", dilations="random",
-            bias="uniform", encoding="split", random_state=0,
-        ),
-        GaborConv(frequencies=(0.25,), kernel_size=(3,), part="magnitude", padding="same"),
-        EdgeConv(kernel_size=(3,), padding="same", encoding="abs"),
-    ]
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

@@ -12,7 +12,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from skconv import Conv, FeatureMaps, KMeansConv, Pool
@@ -472,21 +471,6 @@ def test_accepts_conv_feature_maps():
 
 
 # --------------------------------------------------------------------- scikit-learn API
-
-_CHECKED = [
-    KMeansConv(n_filters=3, kernel_size=(3,), padding="same", n_patches=200, random_state=0),
-    KMeansConv(n_filters=3, kernel_size=(2,), n_patches=200, random_state=0),
-    KMeansConv(
-        n_filters=3, kernel_size=(3,), padding="same", n_patches=200, algorithm="spherical",
-        encoding="split", dtype=np.float64, random_state=0,
-    ),
-]
-
-
-@parametrize_with_checks(_CHECKED)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
-
 
 def test_pickle_and_clone_round_trip():
     X = _pixels((5, 10, 10, 3))

@@ -6,7 +6,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skconv import GaborConv, RandomConv
 from skconv._lcn import LocalContrastNorm
@@ -171,11 +170,3 @@ def test_in_pipeline_on_digits():
     assert pipe.score(X_test, y_test) >= 0.95
 
 
-@parametrize_with_checks(
-    [
-        LocalContrastNorm(size=3),
-        LocalContrastNorm(size=5, across_channels=False, mode="constant"),
-    ]
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

@@ -9,7 +9,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skconv import PatchConv, PCAConv, Pool, RandomConv
 from skconv._patches import normalize_patches
@@ -215,12 +214,3 @@ def test_pca_after_random_layer_in_pipeline(digits):
 # ---------------------------------------------------------------------------
 
 
-@parametrize_with_checks(
-    [
-        PCAConv(n_filters=2, kernel_size=(3,), padding="same", random_state=0),
-        PatchConv(n_filters=3, kernel_size=(3,), padding="same", random_state=0),
-        PatchConv(n_filters=2, kernel_size=(3,), padding="same", whiten=True, random_state=0),
-    ]
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)

@@ -9,7 +9,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skconv import (
     Conv,
@@ -440,31 +439,6 @@ def test_receptive_field_conv_on_variable_size_maps():
         np.testing.assert_allclose(out[i], expected, rtol=1e-6)
     pooled = Pool(pyramid=(1, 2)).fit_transform(out)
     assert pooled.shape == (3, 5 * 4)
-
-
-# --- scikit-learn's checks, on stacks that take 2-D X (1-D kernels: signals) ---------------
-CHECKED = [
-    LayerwiseStack(
-        [
-            ("conv1", RandomConv(4, (3,), padding="same", encoding="relu", random_state=0)),
-            ("maxout", Pool(size=1, channel_groups=2)),
-            ("conv2", ReceptiveFieldConv(RandomConv(2, (3,), padding="same", encoding="abs"),
-                                         n_groups=2, group_size=1)),
-        ],
-        fit_subset=0.5,
-        concat=["conv1", "conv2"],
-        pool=Pool(grid=2, method="max"),
-        random_state=0,
-    ),
-    LayerwiseStack([RandomConv(3, (2,), random_state=0), Pool(size=1, method="max")]),
-    ReceptiveFieldConv(RandomConv(3, (3,), padding="same", random_state=0), n_groups=1,
-                       group_size=1),
-]
-
-
-@parametrize_with_checks(CHECKED)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 def test_receptive_field_conv_computes_lazy_input_once_at_fit():
