@@ -312,7 +312,8 @@ def check_kernel_size(value, name="kernel_size", *, ndims=(1, 2, 3)):
     lengths = ", ".join(str(d) for d in ndims[:-1])
     lengths = f"{lengths} or {ndims[-1]}" if len(ndims) > 1 else str(ndims[0])
     square = "an int (a square 2-D kernel) or " if 2 in ndims else ""
-    what = f"{square}a tuple of {lengths} ints, each >= 1"
+    plural = "s" if len(ndims) > 1 or ndims[0] > 1 else ""
+    what = f"{square}a tuple of {lengths} int{plural}, each >= 1"
     if is_int(value):
         if 2 not in ndims:
             _fail(TypeError, name, what, value)

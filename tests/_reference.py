@@ -1,4 +1,4 @@
-"""Plain reference computations shared by the tests (not part of the package)."""
+"""Plain reference computations and test data shared by the tests (not part of the package)."""
 
 import numpy as np
 
@@ -17,3 +17,13 @@ def rows_in(rows, reference):
     idx = [ref.get(np.ascontiguousarray(r).tobytes()) for r in rows]
     assert None not in idx, "a row is not among the reference rows"
     return np.array(idx)
+
+
+def latent_family_maps(seed=0, n=60, families=3, per_family=4, noise=0.05):
+    """Channels built as noisy, rescaled copies of a few independent latent maps."""
+    rng = np.random.default_rng(seed)
+    latent = rng.standard_normal((n, 10, 10, families))
+    family = rng.permutation(np.repeat(np.arange(families), per_family))
+    scale = rng.uniform(0.5, 3.0, family.size)
+    maps = latent[..., family] * scale + noise * rng.standard_normal((n, 10, 10, family.size))
+    return maps.astype(np.float32), family

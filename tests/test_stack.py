@@ -1,8 +1,9 @@
+"""LayerwiseStack: greedy layer-wise stacking (skconv._stack)."""
+
 import pickle
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
@@ -11,15 +12,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skconv import (
-    Conv,
     FeatureMaps,
     KMeansConv,
     LayerwiseStack,
     Pool,
     RandomConv,
     ReceptiveFieldConv,
-    channel_similarity,
-    group_channels,
 )
 
 DIGITS = load_digits().images.astype(np.float32)
@@ -295,173 +293,3 @@ def test_streaming_memory_is_bounded_by_batch_size(concat):
     assert sum(s[0] for s in seen2) == 400
     if concat is not None:
         assert sum(s[0] for s in seen1) == 400  # the first layer is not computed twice
-
-
-# --- channel grouping -----------------------------------------------------------------
-def _latent_family_maps(seed=0, n=60, families=3, per_family=4, noise=0.05):
-    """Channels built as noisy, rescaled copies of a few independent latent maps."""
-    rng = np.random.default_rng(seed)
-    latent = rng.standard_normal((n, 10, 10, families))
-    family = rng.permutation(np.repeat(np.arange(families), per_family))
-    scale = rng.uniform(0.5, 3.0, family.size)
-    maps = latent[..., family] * scale + noise * rng.standard_normal((n, 10, 10, family.size))
-    return maps.astype(np.float32), family
-
-
-def test_similarity_is_the_correlation_of_squared_standardized_responses():
-    rng = np.random.default_rng(1)
-    maps = rng.standard_normal((6, 5, 4, 5)) ** 3
-    maps[..., 4] = 2.0  # a constant channel
-    S = channel_similarity(maps, n_positions=10**6)  # every position is used
-    R = maps.reshape(-1, 5)
-    expected = np.eye(5)
-    for j in range(4):
-        for k in range(4):
-            zj = (R[:, j] - R[:, j].mean()) / R[:, j].std()
-            zk = (R[:, k] - R[:, k].mean()) / R[:, k].std()
-            expected[j, k] = np.mean(zj**2 * zk**2 - 1) / np.sqrt(
-                np.mean(zj**4 - 1) * np.mean(zk**4 - 1)
-            )
-    np.testing.assert_allclose(S, expected, rtol=1e-10, atol=1e-12)
-
-
-def test_correlation_grouping_recovers_the_latent_families():
-    maps, family = _latent_family_maps()
-    for seed in range(5):
-        groups = group_channels(maps, n_groups=3, group_size=4, random_state=seed)
-        for group in groups:
-            # the seed channel first, then exactly the other members of its family
-            assert set(group) == set(np.flatnonzero(family == family[group[0]]))
-    S = channel_similarity(maps, n_positions=3000, random_state=0)
-    same = family[:, None] == family[None, :]
-    assert S[same].min() > 0.8 and np.abs(S[~same]).max() < 0.2
-
-
-def test_grouping_of_lazy_maps_equals_grouping_of_the_array():
-    maps, _ = _latent_family_maps(seed=2, n=30)
-    lazy = Conv(np.eye(12).reshape(12, 1, 1, 12), batch_size=7).fit_transform(maps)
-    for method in ("correlation", "random"):
-        a = group_channels(lazy, 4, 3, method=method, n_positions=500, random_state=4)
-        b = group_channels(maps, 4, 3, method=method, n_positions=500, random_state=4)
-        np.testing.assert_array_equal(a, b)
-
-
-@settings(max_examples=25, deadline=None)
-@given(
-    n_channels=st.integers(1, 12),
-    n_groups=st.integers(1, 12),
-    size=st.integers(1, 12),
-    seed=st.integers(0, 1000),
-    method=st.sampled_from(["correlation", "random"]),
-)
-def test_groups_are_valid_channel_sets(n_channels, n_groups, size, seed, method):
-    maps = np.random.default_rng(seed).random((3, 4, 4, n_channels))
-    if size > n_channels or (method == "correlation" and n_groups > n_channels):
-        with pytest.raises(ValueError, match="n_groups|group_size"):
-            group_channels(maps, n_groups, size, method=method, random_state=seed)
-        return
-    groups = group_channels(maps, n_groups, size, method=method, random_state=seed)
-    assert groups.shape == (n_groups, size)
-    assert all(len(set(g)) == size for g in groups)  # no channel twice in a group
-    assert groups.min() >= 0 and groups.max() < n_channels
-    if method == "correlation":
-        assert len(set(groups[:, 0])) == n_groups  # distinct seed channels
-    again = group_channels(maps, n_groups, size, method=method, random_state=seed)
-    np.testing.assert_array_equal(groups, again)
-
-
-def test_group_channels_errors():
-    with pytest.raises(ValueError, match="channel axis"):
-        group_channels(np.zeros((5, 4)), 1, 1)
-    with pytest.raises(ValueError, match="grouping must be one of"):
-        group_channels(np.zeros((5, 4, 2)), 1, 1, method="nearest")
-    with pytest.raises(TypeError, match="n_groups"):
-        group_channels(np.zeros((5, 4, 2)), 1.5, 1)
-
-
-# --- ReceptiveFieldConv ---------------------------------------------------------------------
-def test_receptive_field_conv_equals_groups_fitted_by_hand():
-    maps, family = _latent_family_maps(n=40)
-    inner = KMeansConv(3, 2, n_patches=600, max_iter=5, random_state=5)
-    layer = ReceptiveFieldConv(inner, n_groups=3, group_size=4, random_state=0).fit(maps)
-    assert layer.groups_.shape == (3, 4) and layer.similarity_.shape == (12, 12)
-    for group in layer.groups_:
-        assert set(group) == set(np.flatnonzero(family == family[group[0]]))
-    out = layer.transform(maps)
-    assert isinstance(out, FeatureMaps) and out.shape == (40, 9, 9, 9)
-    assert layer.n_output_channels_ == 9
-    expected = np.concatenate(
-        [np.asarray(clone(inner).fit(maps[..., g]).transform(maps[..., g]))
-         for g in layer.groups_],
-        axis=-1,
-    )
-    np.testing.assert_allclose(np.asarray(out), expected, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(out[7], expected[7], rtol=1e-5, atol=1e-6)
-    # random grouping: same machinery, random channel subsets
-    rand = ReceptiveFieldConv(inner, n_groups=5, group_size=2, grouping="random",
-                              random_state=0).fit(maps)
-    assert rand.similarity_ is None and rand.transform(maps).shape == (40, 9, 9, 15)
-
-
-def test_receptive_field_conv_seeds_its_clones_and_checks_input():
-    maps, _ = _latent_family_maps(n=20)
-    layer = ReceptiveFieldConv(RandomConv(2, 3), n_groups=2, group_size=3, random_state=1)
-    a = np.asarray(layer.fit_transform(maps))
-    b = np.asarray(clone(layer).fit_transform(maps))
-    np.testing.assert_array_equal(a, b)
-    seeds = [est.random_state for est in layer.estimators_]
-    assert len(set(seeds)) == 2 and layer.estimator.random_state is None
-    with pytest.raises(ValueError, match=r"X must have 12 channels as at fit, got 5 \(ReceptiveFieldConv was fitted on"):
-        layer.transform(maps[..., :5])
-    with pytest.raises(ValueError, match="group_size=13 is more than the 12 channels"):
-        ReceptiveFieldConv(RandomConv(2, 3), n_groups=1, group_size=13).fit(maps)
-    with pytest.raises(ValueError, match="n_groups=13 is more than the 12 channels"):
-        ReceptiveFieldConv(RandomConv(2, 3), n_groups=13, group_size=1).fit(maps)
-    with pytest.raises(TypeError, match="estimator must be a transformer instance, got the class RandomConv"):
-        ReceptiveFieldConv(RandomConv).fit(maps)
-    with pytest.raises(ValueError, match="grouping must be one of"):
-        ReceptiveFieldConv(RandomConv(2, 3), grouping="kmeans").fit(maps)
-
-
-def test_receptive_field_conv_on_variable_size_maps():
-    rng = np.random.default_rng(3)
-    samples = [rng.random((h, 9, 6)).astype(np.float32) for h in (7, 9, 8)]
-    layer = ReceptiveFieldConv(RandomConv(2, 3, random_state=0), n_groups=2, group_size=3,
-                               random_state=0).fit(samples)
-    out = layer.transform(samples)
-    assert out.shape == (3, None, None, 4)
-    for i, x in enumerate(samples):
-        expected = np.concatenate(
-            [np.asarray(est.transform(x[None, ..., g]))[0]
-             for est, g in zip(layer.estimators_, layer.groups_)],
-            axis=-1,
-        )
-        np.testing.assert_allclose(out[i], expected, rtol=1e-6)
-    pooled = Pool(pyramid=(1, 2)).fit_transform(out)
-    assert pooled.shape == (3, 5 * 4)
-
-
-def test_receptive_field_conv_computes_lazy_input_once_at_fit():
-    # With lazy input (a lower layer's output), every group's clone draws its
-    # patches from the input: fit must compute the lower layer once, not once per
-    # group, and learn exactly what it learns from the same maps as an array.
-    maps, _ = _latent_family_maps(n=30)
-    computed = []
-
-    def lower_layer(batch):
-        computed.append(len(batch))
-        return batch * 2.0
-
-    lazy = FeatureMaps(maps, lower_layer, out_spatial=maps.shape[1:-1],
-                       n_channels=maps.shape[-1], dtype=maps.dtype, batch_size=7, n_jobs=None)
-    inner = KMeansConv(3, 2, n_patches=300, max_iter=5, random_state=5)
-    layer = ReceptiveFieldConv(inner, n_groups=3, group_size=4, random_state=0).fit(lazy)
-    assert sum(computed) == len(maps)
-    direct = ReceptiveFieldConv(inner, n_groups=3, group_size=4, random_state=0).fit(maps * 2.0)
-    np.testing.assert_array_equal(layer.groups_, direct.groups_)
-    for a, b in zip(layer.estimators_, direct.estimators_):
-        np.testing.assert_array_equal(a.filters_, b.filters_)
-    # transform stays lazy
-    computed.clear()
-    out = layer.transform(lazy)
-    assert computed == [] and isinstance(out, FeatureMaps)
