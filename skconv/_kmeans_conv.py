@@ -41,6 +41,10 @@ class KMeansConv(BaseConv):
     per-centroid constants. The cost of ``transform`` is that one product (a
     convolution) and the few element-wise passes of the encoding.
 
+    Unlike the other families, KMeansConv takes no ``groups`` and no ``flip``: the
+    patch statistics (normalization, whitening, centroids) span every input
+    channel, and the filters are applied by correlation, as they were learned.
+
     Parameters
     ----------
     n_filters : int, default=1600

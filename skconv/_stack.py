@@ -15,6 +15,7 @@ from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import Bunch, _safe_indexing, get_tags
 from sklearn.utils.random import sample_without_replacement
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._maps import FeatureMaps, materialize, stack_batches
@@ -22,6 +23,7 @@ from ._pool import Pool
 from ._validation import (
     check_float,
     check_int,
+    check_option,
     check_random_state,
     check_transformer,
     seed_if_unset,
@@ -435,6 +437,32 @@ class LayerwiseStack(TransformerMixin, BaseEstimator):
         # held once, not as a list of batches plus their concatenation
         return stack_batches(first, features)
 
+    def _outputs_features(self):
+        return self.concat is not None or self.pool is not None
+
+    def set_output(self, *, transform=None):
+        """Set the output container of the pooled features; maps stay maps.
+
+        With ``concat`` or ``pool`` the stack outputs 2-D features, wrapped as
+        scikit-learn's ``set_output`` does (e.g. a DataFrame with named columns);
+        without, its output is the last layer's maps, returned untouched, so that
+        ``Pipeline.set_output`` works either way.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            The container of ``transform`` and ``fit_transform``.
+
+        Returns
+        -------
+        self : object
+        """
+        if self._outputs_features():
+            return super().set_output(transform=transform)
+        check_option(transform, "transform", (None, "default", "pandas", "polars"))
+        return self
+
+    @available_if(_outputs_features)
     def get_feature_names_out(self, input_features=None):
         """Names of the pooled features: ``<layer>__<pooled feature>``.
 

@@ -67,6 +67,12 @@ ENCODING_FORMULAS = {
 }
 
 
+def test_every_encoding_has_a_reference_formula():
+    from skconv._encoding import ENCODINGS
+
+    assert set(ENCODING_FORMULAS) == set(ENCODINGS)
+
+
 @pytest.mark.parametrize("encoding", list(ENCODING_FORMULAS))
 def test_encodings_and_bias_match_formulas(encoding, rng):
     x = rng.standard_normal((3, 9, 8, 2))
@@ -293,3 +299,29 @@ def test_transform_is_lazy(rng):
     assert isinstance(maps, FeatureMaps) and calls == []
     Pool().fit_transform(maps)
     assert calls == [2, 2, 1]
+
+
+def test_pipeline_set_output_pandas_passes_maps_and_names_the_features():
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from skconv import KMeansConv, LocalContrastNorm
+
+    digits = load_digits()
+    X, y = digits.data[:300], digits.target[:300]
+    pipe = Pipeline([
+        ("conv", KMeansConv(8, 3, n_patches=500, input_shape=(8, 8), random_state=0)),
+        ("lcn", LocalContrastNorm(size=3)),
+        ("pool", Pool(grid=(2, 2))),
+        ("clf", LogisticRegression(max_iter=500)),
+    ]).set_output(transform="pandas")
+    pipe.fit(X, y)
+    features = pipe[:-1].transform(X)
+    assert isinstance(features, pd.DataFrame) and features.shape == (300, 32)
+    assert list(features.columns[:2]) == ["ch0_grid0_0", "ch1_grid0_0"]
+    plain = Pipeline([(n, clone(s)) for n, s in pipe.steps[:-1]]).fit(X, y)
+    np.testing.assert_allclose(features.to_numpy(), plain.transform(X))
+    assert pipe.score(X, y) > 0.9
+    with pytest.raises(ValueError, match="transform must be one of"):
+        KMeansConv().set_output(transform="arrow")

@@ -379,3 +379,77 @@ def test_leung_malik_orientations_rotate():
     np.testing.assert_allclose(np.rot90(lm[0], 2), -lm[0], atol=1e-15)
     with pytest.raises(ValueError, match="variant"):
         leung_malik_bank(variant="medium")
+
+
+# --------------------------------------------------------------------------- 1-D and 3-D banks
+
+
+def test_1d_and_3d_gaussian_banks_match_scipy():
+    rng = np.random.default_rng(1)
+    signal = rng.standard_normal(120)
+    volume = rng.standard_normal((22, 23, 24))
+    for sigma in (1.0, 2.0):
+        (log1,) = log_bank(sigma, ndim=1)[..., 0]
+        np.testing.assert_allclose(
+            correlate_valid(signal, log1),
+            interior(ndi.gaussian_laplace(signal, sigma), log1.shape), atol=1e-12,
+        )
+        (dog1,) = dog_bank(sigma, 1.6, ndim=1)[..., 0]
+        expected = ndi.gaussian_filter(signal, sigma) - ndi.gaussian_filter(signal, 1.6 * sigma)
+        np.testing.assert_allclose(correlate_valid(signal, dog1), interior(expected, dog1.shape),
+                                   atol=1e-12)
+        for order, kernel in zip((1, 2), gaussian_derivative_bank(sigma, orders=(1, 2), ndim=1)):
+            expected = ndi.gaussian_filter1d(signal, sigma, order=order)
+            np.testing.assert_allclose(correlate_valid(signal, kernel[:, 0]),
+                                       interior(expected, kernel[:, 0].shape), atol=1e-12)
+    (log3,) = log_bank(1.0, ndim=3)[..., 0]
+    assert log3.shape == (9, 9, 9)
+    np.testing.assert_allclose(correlate_valid(volume, log3),
+                               interior(ndi.gaussian_laplace(volume, 1.0), log3.shape), atol=1e-12)
+    (dog3,) = dog_bank(1.0, 1.6, ndim=3)[..., 0]
+    expected = ndi.gaussian_filter(volume, 1.0) - ndi.gaussian_filter(volume, 1.6)
+    np.testing.assert_allclose(correlate_valid(volume, dog3), interior(expected, dog3.shape),
+                               atol=1e-12)
+
+
+def test_1d_edge_and_gabor_banks():
+    signal = np.random.default_rng(2).standard_normal(60)
+    bank, names = edge_bank(ndim=1, return_names=True)
+    assert names == ["diff", "laplace"] and bank.shape == (2, 3, 1)
+    np.testing.assert_allclose(correlate_valid(signal, bank[0, :, 0]), ndi.sobel(signal)[1:-1])
+    np.testing.assert_allclose(correlate_valid(signal, bank[1, :, 0]), ndi.laplace(signal)[1:-1])
+    with pytest.raises(ValueError, match="names must hold 1-D edge filter names"):
+        edge_bank("sobel", ndim=1)
+    # a 1-D Gabor atom is the central row of the orientation-0 kernel, rescaled to
+    # a 1-D Gaussian's normalization
+    f, sigma = 0.2, 2.5
+    atom = gabor_bank(f, sigmas=sigma, part="complex", ndim=1)[0, :, 0]
+    kernel = skfilters.gabor_kernel(f, theta=0, sigma_x=sigma, sigma_y=sigma)
+    row = kernel[kernel.shape[0] // 2]
+    r = (len(row) - 1) // 2
+    centre = atom[len(atom) // 2 - r:len(atom) // 2 + r + 1]
+    np.testing.assert_allclose(centre / centre[r], row / row[r], atol=1e-12)
+    both = gabor_bank((0.1, 0.3), part="both", ndim=1)
+    assert both.shape[0] == 4
+    np.testing.assert_array_equal(both[0], gabor_bank((0.1, 0.3), ndim=1)[0])
+    np.testing.assert_array_equal(both[1], gabor_bank((0.1, 0.3), part="imag", ndim=1)[0])
+
+
+def test_concatenate_banks_centres_every_kernel():
+    from skconv.filters import concatenate_banks
+
+    small, large = edge_bank("sobel_x"), log_bank(1.0)
+    bank = concatenate_banks([small, large])
+    assert bank.shape == (2, 9, 9, 1)
+    np.testing.assert_array_equal(bank[0, 3:6, 3:6], small[0])
+    assert np.count_nonzero(bank[0]) == np.count_nonzero(small[0])
+    np.testing.assert_array_equal(bank[1], large[0])
+    image = np.random.default_rng(3).standard_normal((20, 20))
+    # the same response where both kernels fit
+    np.testing.assert_allclose(correlate_valid(image, bank[0, ..., 0]),
+                               correlate_valid(image, small[0, ..., 0])[3:-3, 3:-3])
+    np.testing.assert_array_equal(concatenate_banks([large], kernel_size=3)[0], large[0, 3:6, 3:6])
+    with pytest.raises(ValueError, match="same kernel dimensions and channels"):
+        concatenate_banks([small, edge_bank("sobel_x", n_channels=2)])
+    with pytest.raises(TypeError, match="non-empty list of filter banks"):
+        concatenate_banks(small)

@@ -1,3 +1,5 @@
+"""Pool: pooling over grids, pyramids, sliding windows and channel groups."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -12,6 +14,12 @@ REDUCE = {
     "l2": lambda r: np.sqrt((r**2).sum(axis=tuple(range(r.ndim - 1)))),
     "ppv": lambda r: (r > 0).mean(axis=tuple(range(r.ndim - 1))),
 }
+
+
+def test_every_pooling_method_has_a_reference():
+    from skconv._pool import METHODS
+
+    assert set(REDUCE) == set(METHODS)
 
 
 def test_region_bounds_match_coates_quadrants():

@@ -219,8 +219,11 @@ def test_set_output_pandas_names_the_columns():
     out = stack.set_output(transform="pandas").fit_transform(DIGITS[:5])
     assert isinstance(out, pd.DataFrame)
     assert list(out.columns[:2]) == ["0__ch0_grid0_0", "0__ch1_grid0_0"]
-    with pytest.raises(ValueError, match="2-D features"):
-        LayerwiseStack([RandomConv(3, 3)]).fit(DIGITS[:5]).get_feature_names_out()
+    # without pooling the stack outputs maps: no feature names, and maps stay maps
+    maps_stack = LayerwiseStack([RandomConv(3, 3, random_state=0)]).fit(DIGITS[:5])
+    assert not hasattr(maps_stack, "get_feature_names_out")
+    maps = maps_stack.set_output(transform="pandas").transform(DIGITS[:5])
+    assert isinstance(maps, FeatureMaps) and maps.shape == (5, 6, 6, 3)
 
 
 @pytest.mark.parametrize(
