@@ -67,6 +67,17 @@ n_channels : int, default=1
     The kernel is replicated in each of ``n_channels`` channels.
 dtype : floating dtype, default=np.float64
     Dtype of the returned bank.""",
+    "plot_grid": """\
+ncols : int, default=None
+    Number of columns of the grid; None makes it about square.
+fig : matplotlib Figure or SubFigure, default=None
+    Where to draw the grid.  None creates a new figure with
+    :func:`matplotlib.pyplot.figure`.""",
+    "plot_titles": """\
+titles : sequence of str, default=None
+    One title per drawn tile.
+interpolation : str, default="nearest"
+    Passed to :meth:`matplotlib.axes.Axes.imshow`.""",
     "ref_marr": """\
 D. Marr and E. Hildreth, "Theory of edge detection", Proc. R. Soc. Lond. B 207,
 1980.""",

@@ -5,9 +5,11 @@ imported only when a function here is called.
 """
 
 import math
-import numbers
 
 import numpy as np
+
+from ._docs import fill_doc
+from ._validation import check_int
 
 __all__ = ["plot_filters", "plot_feature_maps"]
 
@@ -27,12 +29,6 @@ def _import_pyplot(caller):
     return plt
 
 
-def _check_count(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
-    return int(value)
-
-
 def _normalize(tile):
     """Rescale to [0, 1] by the tile's own range; a constant tile becomes 0.5."""
     tile = np.asarray(tile, dtype=np.float64)
@@ -47,7 +43,10 @@ def _select_channels(tile, channel):
     n_channels = tile.shape[-1]
     if channel is not None:
         if not -n_channels <= channel < n_channels:
-            raise ValueError(f"channel={channel} is out of range for {n_channels} channels.")
+            raise ValueError(
+                f"channel must be None or an int in [{-n_channels}, {n_channels}) for "
+                f"{n_channels} channels, got {channel}."
+            )
         return tile[..., channel]
     if n_channels == 1:
         return tile[..., 0]
@@ -63,9 +62,13 @@ def _draw_grid(plt, tiles, *, spatial_ndim, colour, ncols, fig, cmap, tile_size,
     ``colour``) or raw 1-D curves (``(length,)`` or ``(length, 3)``).
     """
     n_tiles = len(tiles)
+    if titles is not None and len(titles) < n_tiles:
+        raise ValueError(
+            f"titles must have one entry per drawn tile ({n_tiles}), got {len(titles)}."
+        )
     if ncols is None:
         ncols = math.ceil(math.sqrt(n_tiles))
-    ncols = min(_check_count(ncols, "ncols"), n_tiles)
+    ncols = min(check_int(ncols, "ncols", min_val=1), n_tiles)
     nrows = math.ceil(n_tiles / ncols)
     if fig is None:
         fig = plt.figure(figsize=(ncols * tile_size, nrows * tile_size))
@@ -101,6 +104,7 @@ def _to_tiles(stack, spatial_ndim, channel, *, normalize_images):
     return tiles, spatial_ndim, colour
 
 
+@fill_doc
 def plot_filters(
     filters,
     *,
@@ -129,11 +133,7 @@ def plot_filters(
         The bank, or an estimator with a ``filters_`` attribute in that layout.
     max_filters : int, default=64
         Draw only the first ``max_filters`` filters.
-    ncols : int, default=None
-        Number of columns of the grid; None makes it about square.
-    fig : matplotlib Figure or SubFigure, default=None
-        Where to draw the grid.  None creates a new figure with
-        :func:`matplotlib.pyplot.figure`.
+    %(plot_grid)s
     cmap : str or Colormap, default="gray"
         Colour map of single-channel tiles.
     channel : int, default=None
@@ -142,10 +142,7 @@ def plot_filters(
         other number of channels by their mean over channels.
     tile_size : float, default=1.0
         Size of one tile in inches, used when a new figure is created.
-    titles : sequence of str, default=None
-        One title per drawn filter.
-    interpolation : str, default="nearest"
-        Passed to :meth:`matplotlib.axes.Axes.imshow`.
+    %(plot_titles)s
 
     Returns
     -------
@@ -175,11 +172,10 @@ def plot_filters(
             "filters must have shape (n_filters, *kernel, n_channels) with a 1-D, 2-D or 3-D kernel "
             f"(3 to 5 dimensions), got shape {bank.shape}."
         )
-    max_filters = _check_count(max_filters, "max_filters")
+    max_filters = check_int(max_filters, "max_filters", min_val=1)
+    check_int(channel, "channel", allow_none=True)
     bank = bank[:max_filters]
     tiles, spatial_ndim, colour = _to_tiles(bank, bank.ndim - 2, channel, normalize_images=True)
-    if titles is not None and len(titles) < len(tiles):
-        raise ValueError(f"titles must have one entry per drawn filter ({len(tiles)}), got {len(titles)}.")
     return _draw_grid(
         plt,
         tiles,
@@ -194,6 +190,7 @@ def plot_filters(
     )
 
 
+@fill_doc
 def plot_feature_maps(
     maps,
     *,
@@ -222,19 +219,12 @@ def plot_feature_maps(
         Which sample to show.
     max_maps : int, default=32
         Draw only the first ``max_maps`` maps.
-    ncols : int, default=None
-        Number of columns of the grid; None makes it about square.
-    fig : matplotlib Figure or SubFigure, default=None
-        Where to draw the grid.  None creates a new figure with
-        :func:`matplotlib.pyplot.figure`.
+    %(plot_grid)s
     cmap : str or Colormap, default="viridis"
         Colour map of the tiles.
     tile_size : float, default=1.5
         Size of one tile in inches, used when a new figure is created.
-    titles : sequence of str, default=None
-        One title per drawn map.
-    interpolation : str, default="nearest"
-        Passed to :meth:`matplotlib.axes.Axes.imshow`.
+    %(plot_titles)s
 
     Returns
     -------
@@ -249,8 +239,7 @@ def plot_feature_maps(
     >>> fig = plot_feature_maps(maps, index=3)  # doctest: +SKIP
     """
     plt = _import_pyplot("plot_feature_maps")
-    if isinstance(index, bool) or not isinstance(index, numbers.Integral):
-        raise TypeError(f"index must be an int (one sample), got {index!r}.")
+    index = check_int(index, "index")
     sample = np.asarray(maps[index])  # one sample only: lazy maps compute just this one
     if np.iscomplexobj(sample):
         sample = np.abs(sample)
@@ -259,12 +248,10 @@ def plot_feature_maps(
             "maps[index] must have shape (*spatial, n_maps) with 1 to 3 spatial dimensions, "
             f"got shape {sample.shape}."
         )
-    max_maps = _check_count(max_maps, "max_maps")
+    max_maps = check_int(max_maps, "max_maps", min_val=1)
     # maps last -> one entry per map, each with a single channel
     stack = np.moveaxis(sample, -1, 0)[:max_maps, ..., np.newaxis]
     tiles, spatial_ndim, _ = _to_tiles(stack, sample.ndim - 1, None, normalize_images=True)
-    if titles is not None and len(titles) < len(tiles):
-        raise ValueError(f"titles must have one entry per drawn map ({len(tiles)}), got {len(titles)}.")
     return _draw_grid(
         plt,
         tiles,
