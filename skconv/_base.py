@@ -24,6 +24,7 @@ from ._validation import (
     check_n_jobs,
     check_option,
     check_padding,
+    check_real_array,
     restore_layout,
 )
 
@@ -205,7 +206,7 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
                 f"channels and groups={self._groups}: expected {n_in // self._groups}."
             )
         if bias is not None:
-            bias = np.array(bias, dtype=self._dtype).reshape(-1)
+            bias = np.array(check_real_array(bias, "bias"), dtype=self._dtype).reshape(-1)
             if bias.shape != (n_filters,):
                 raise ValueError(
                     f"bias must have one value per filter ({n_filters}), got shape {bias.shape}."

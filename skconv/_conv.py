@@ -4,6 +4,7 @@ import numpy as np
 
 from ._base import BaseConv
 from ._docs import fill_doc
+from ._validation import check_real_array
 
 __all__ = ["Conv"]
 
@@ -94,22 +95,13 @@ class Conv(BaseConv):
     def _filters_array(self):
         if self.filters is None:
             raise ValueError(
-                "filters must be given: an array of shape (n_filters, *kernel, n_channels)."
+                "filters must be an array of shape (n_filters, *kernel, n_channels), got None."
             )
-        filters = np.asarray(self.filters)
-        if filters.dtype == object or not np.issubdtype(filters.dtype, np.number):
-            raise TypeError(f"filters must be a numeric array, got dtype {filters.dtype}.")
-        if np.issubdtype(filters.dtype, np.complexfloating):
-            raise TypeError("filters must be real; take the real/imaginary parts yourself.")
-        if filters.ndim not in (3, 4, 5):
-            raise ValueError(
-                "filters must have shape (n_filters, *kernel, n_channels) with 1, 2 or 3 "
-                f"kernel dimensions, got shape {filters.shape}."
-            )
-        if filters.size == 0:
-            raise ValueError(f"filters is empty (shape {filters.shape}).")
-        if not np.isfinite(filters).all():
-            raise ValueError("filters contain NaN or infinity.")
+        filters = check_real_array(
+            self.filters, "filters", ndims=(3, 4, 5),
+            what="an array of real numbers of shape (n_filters, *kernel, n_channels) with 1, 2 "
+            "or 3 kernel dimensions",
+        )
         return filters
 
     def _spatial_ndim(self):

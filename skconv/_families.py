@@ -682,6 +682,9 @@ class EdgeConv(_HandDesignedBank, BaseConv):
                 f"{self.bank!r}."
             )
         truncate = check_float(self.truncate, "truncate", min_val=0.0, include_boundaries="neither")
+        ratio = check_float(self.dog_ratio, "dog_ratio", min_val=1.0, include_boundaries="neither")
+        orders = check_options(self.derivative_orders, "derivative_orders", (1, 2))
+        n_orient = check_int(self.n_orientations, "n_orientations", min_val=1)
         common = dict(truncate=truncate, ndim=d, n_channels=self._channels_per_group())
         banks, labels = [], []
         if names:
@@ -691,12 +694,9 @@ class EdgeConv(_HandDesignedBank, BaseConv):
             banks.append(log_bank(log_s, **common))
             labels.extend(f"log_s{s:g}" for s in log_s)
         if dog_s:
-            ratio = check_float(self.dog_ratio, "dog_ratio", min_val=1.0, include_boundaries="neither")
             banks.append(dog_bank(dog_s, ratio, **common))
             labels.extend(f"dog_s{s:g}" for s in dog_s)
         if der_s:
-            orders = check_options(self.derivative_orders, "derivative_orders", (1, 2))
-            n_orient = check_int(self.n_orientations, "n_orientations", min_val=1)
             banks.append(gaussian_derivative_bank(der_s, n_orient, orders, **common))
             if d == 1:
                 labels.extend(f"d{o}_s{s:g}" for o in orders for s in der_s)

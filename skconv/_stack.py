@@ -36,6 +36,8 @@ def _n_samples(X):
     if isinstance(X, (FeatureMaps, list, tuple)):
         return len(X)
     shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) == 0:
+        raise ValueError(f"X must have the samples first, got a 0-d array {X!r}.")
     return int(shape[0]) if shape is not None else len(X)
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "check_floats",
     "check_options",
     "check_matrix",
+    "check_real_array",
     "check_transformer",
     "seed_if_unset",
     "check_dtype",
@@ -52,6 +53,7 @@ __all__ = [
     "check_random_state",
     "check_padding",
     "check_input",
+    "check_features",
     "implied_ndim",
     "restore_layout",
     "InputLayout",
@@ -467,6 +469,18 @@ def check_transformer(estimator, name):
 # ---------------------------------------------------------------------------
 
 
+def check_real_array(value, name, *, ndims=None, what="an array of finite real numbers"):
+    """A parameter given as an array (a filter bank, biases): finite real numbers."""
+    A = _as_array(value, name)
+    if A.dtype == object or A.dtype.kind not in "biuf":
+        _fail(TypeError, name, what, value if A.ndim == 0 else A)
+    if (ndims is not None and A.ndim not in ndims) or A.size == 0:
+        _fail(ValueError, name, what, A)
+    if A.dtype.kind == "f" and not np.isfinite(A).all():
+        _fail(ValueError, name, what + " (no NaN or infinity)", A)
+    return A
+
+
 def check_matrix(P, name="P", *, min_rows=1):
     """A finite real 2-D array ``(n_rows, n_columns)``, returned as an ndarray."""
     P = _as_array(P, name)
@@ -527,9 +541,15 @@ def _layouts(d):
 
 def _check_numeric(a, name):
     """Real numbers only; NaN and infinity are refused (checked in bounded memory)."""
+    if np.issubdtype(a.dtype, np.complexfloating):
+        # scikit-learn's words, which its estimator checks look for
+        raise ValueError(
+            f"{name} must contain real numbers, got an array of dtype {a.dtype} (Complex data "
+            "not supported)."
+        )
     if a.dtype == object or not (
         np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.bool_)
-    ) or np.issubdtype(a.dtype, np.complexfloating):
+    ):
         raise TypeError(f"{name} must contain real numbers, got an array of dtype {a.dtype}.")
     if np.issubdtype(a.dtype, np.floating) and a.size:
         # isfinite on slices of about 4 M values: a memory-mapped input is read, not copied
@@ -543,16 +563,28 @@ def _check_numeric(a, name):
 
 
 def _as_array(X, name):
-    """Any non-list array-like as an ndarray, with a clear error for ragged nesting."""
-    if isinstance(X, np.ndarray):
-        return X
-    try:
-        return np.asarray(X)
-    except (ValueError, TypeError):
-        raise ValueError(
-            f"{name} must be an array-like of numbers with one shape, got a ragged nested "
-            "sequence; give a list of arrays for samples of different sizes."
-        ) from None
+    """Any non-list array-like as an ndarray, with a clear error for ragged nesting.
+
+    An object array of numbers becomes float64 (as scikit-learn treats it); one that
+    holds anything else is a TypeError.
+    """
+    if not isinstance(X, np.ndarray):
+        try:
+            X = np.asarray(X)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"{name} must be an array-like of numbers with one shape, got a ragged nested "
+                "sequence; give a list of arrays for samples of different sizes."
+            ) from None
+    if X.dtype == object:
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{name} must contain real numbers, got an object array holding something "
+                f"else ({exc})."
+            ) from None
+    return X
 
 
 def _is_sample_list(X):
@@ -562,12 +594,65 @@ def _is_sample_list(X):
 
 
 def _cast(a, dtype):
-    """``a`` in ``dtype``: a numpy dtype, ``"float"`` (keep floats, else float64) or None."""
+    """``a`` in ``dtype``: a numpy dtype, ``"float"`` or None (keep the dtype).
+
+    ``"float"`` keeps float32 and float64, computes half precision in float32 (few
+    libraries take float16, and its sums lose precision) and other dtypes in float64.
+    """
     if dtype is None:
         return a
     if isinstance(dtype, str):  # "float"
-        dtype = None if a.dtype.kind == "f" else np.float64
+        if a.dtype.kind == "f":
+            dtype = None if a.dtype.itemsize >= 4 else np.float32
+        else:
+            dtype = np.float64
     return np.asarray(a, dtype=dtype)
+
+
+def _check_frame(X, name):
+    """A DataFrame of numbers: a non-numeric column is named, not met by a conversion error."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None:
+        return
+    # numpy and pandas' own (nullable, string, categorical) dtypes alike
+    bad = [str(col) for col, dt in zip(X.columns, dtypes) if getattr(dt, "kind", "O") not in "biuf"]
+    if bad:
+        shown = ", ".join(repr(c) for c in bad[:5]) + (", ..." if len(bad) > 5 else "")
+        raise TypeError(
+            f"{name} must contain real numbers, got non-numeric column(s) {shown}."
+        )
+
+
+def check_features(estimator, X, *, reset, ensure_min_samples=1, name="X"):
+    """A flat ``(n_samples, n_features)`` input (array or DataFrame), for 2-D estimators.
+
+    Our checks and messages first (dimensions, numbers, finiteness, samples), then
+    scikit-learn's ``validate_data`` for feature names and ``n_features_in_``.
+    """
+    is_frame = hasattr(X, "iloc") or hasattr(X, "to_numpy")
+    if is_frame:
+        _check_frame(X, name)
+    elif not issparse(X):
+        A = _as_array(X, name)
+        if A.ndim != 2:
+            raise ValueError(
+                f"{name} must be a 2-D array of shape (n_samples, n_features), got an array "
+                f"of shape {A.shape}. Reshape your data."
+            )
+        _check_numeric(A, name)
+        if A.shape[1] == 0:
+            raise ValueError(
+                f"{name} must have at least one feature, got 0 feature(s) (shape={A.shape}) "
+                "while a minimum of 1 is required."
+            )
+        if A.shape[0] < ensure_min_samples:
+            raise ValueError(
+                f"{name} must hold at least {ensure_min_samples} samples, got {A.shape[0]} "
+                f"sample{'s' if A.shape[0] != 1 else ''} (shape {A.shape})."
+            )
+        X = A
+    return validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32],
+                         ensure_min_samples=ensure_min_samples)
 
 
 def _check_input_shape(input_shape, d):
@@ -664,6 +749,10 @@ def _to_internal(estimator, X, *, ndim, input_shape, dtype, reset, allow_flat, n
                 f"arrays, got shape {X.shape}. A matrix of responses (n_positions, "
                 "n_channels) can be passed as X[:, np.newaxis, :]."
             )
+        if is_frame:
+            _check_frame(X, name)
+        elif not issparse(X):
+            _check_numeric(X, name)
         if estimator is not None:
             # flat data goes through scikit-learn's own validation, so that feature
             # names and n_features_in_ behave as usual

@@ -2,10 +2,10 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._stats import RunningMoments
-from ._validation import check_bool, check_float
+from ._validation import check_bool, check_features, check_float
 
 __all__ = ["ZCA"]
 
@@ -114,9 +114,7 @@ class ZCA(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         self._check_params()
-        X = validate_data(
-            self, X, reset=True, dtype=[np.float64, np.float32], ensure_min_samples=2
-        )
+        X = check_features(self, X, reset=True, ensure_min_samples=2)
         self._reset_statistics(X.shape[1])
         self._accumulate(X)
         self._update_components()
@@ -144,7 +142,7 @@ class ZCA(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         self._check_params()
         first_call = not hasattr(self, "n_samples_seen_")
-        X = validate_data(self, X, reset=first_call, dtype=[np.float64, np.float32])
+        X = check_features(self, X, reset=first_call)
         seen = 0 if first_call else self.n_samples_seen_
         if seen + X.shape[0] < 2:
             raise ValueError(
@@ -209,7 +207,7 @@ class ZCA(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Whitened data, float32 for float32 input, else float64.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = check_features(self, X, reset=False)
         Xc = self._centred(X, self.mean_.astype(X.dtype, copy=False))
         return Xc @ self.components_.T.astype(X.dtype, copy=False)
 

@@ -228,7 +228,7 @@ def test_more_errors(rng):
     w = np.ones((2, 3, 3, 1))
     with pytest.raises(TypeError, match="real numbers"):
         Conv(w).fit(np.array([[["a"] * 4] * 4]))
-    with pytest.raises(ValueError, match="filters must be given"):
+    with pytest.raises(ValueError, match="filters must be an array of shape"):
         Conv().fit(np.zeros((2, 4, 4)))
     with pytest.raises(ValueError, match="channels"):
         Conv(np.ones((2, 3, 3, 2))).fit(np.zeros((2, 5, 5, 3)))
