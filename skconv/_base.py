@@ -166,7 +166,12 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
         Xv = self._check_input(X, reset=True)
         filters, bias = self._fit_filters(Xv, y)
         self._set_filters(filters, bias)
+        self._check_samples_fit(Xv)
         return self
+
+    def _kernel_fix(self):
+        """What to change when the kernel does not fit the input (said in the error)."""
+        return "Use a smaller kernel_size, a smaller dilation or padding='same'."
 
     def _check_kernel_fits(self, kernel):
         """Fail at fit, not at transform, when the kernel cannot fit the fitted input."""
@@ -181,8 +186,24 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
         except ValueError as exc:
             raise ValueError(
                 f"{exc} (X has samples of shape {self.input_shape_}, "
-                f"{self.n_features_in_} feature(s) each)."
+                f"{self.n_features_in_} feature(s) each). {self._kernel_fix()}"
             ) from None
+
+    def _check_samples_fit(self, Xv):
+        """Name the sample of a variable-size list that the kernel does not fit."""
+        if not isinstance(Xv, list):
+            return
+        for i, x in enumerate(Xv):
+            try:
+                _engine.output_spatial_shape(
+                    x.shape[:-1], self.filters_.shape[1:-1], stride=self._stride,
+                    padding=self.padding, dilation=self._dilation,
+                )
+            except ValueError as exc:
+                raise ValueError(
+                    f"X[{i}] must be large enough for the kernel, got spatial shape "
+                    f"{x.shape[:-1]}: {exc} {self._kernel_fix()}"
+                ) from None
 
     def _set_filters(self, filters, bias):
         """Check the family's filters against the fitted input and store them."""
@@ -235,6 +256,7 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
         check_is_fitted(self, "filters_")
         self._check_params()
         Xv = self._check_input(X, reset=False)
+        self._check_samples_fit(Xv)
         if is_variable_size(Xv):
             out_spatial = None
         else:

@@ -315,6 +315,14 @@ class _HandDesignedBank:
             return None
         return check_kernel_size(self.kernel_size, ndims=(1, 2))
 
+    def _kernel_fix(self):
+        if self.kernel_size is None:
+            return (
+                "The bank's kernels have their natural support here (kernel_size=None): give "
+                "a kernel_size that fits the input, which crops them, or padding='same'."
+            )
+        return super()._kernel_fix()
+
     def _spatial_ndim(self):
         kernel = self._kernel()
         return 2 if kernel is None else len(kernel)
@@ -351,8 +359,11 @@ class GaborConv(_HandDesignedBank, BaseConv):
 
     Parameters
     ----------
-    frequencies : float or sequence of float, default=(0.1, 0.2, 0.3)
-        Spatial frequencies of the sinusoid, in cycles per pixel.
+    frequencies : float or sequence of float, default=(0.2, 0.3, 0.4)
+        Spatial frequencies of the sinusoid, in cycles per pixel. The default
+        bank's largest kernel (frequency 0.2, bandwidth 1) is 19x19, so it fits
+        28x28 images such as MNIST; lower frequencies need larger kernels (0.1:
+        35x35).
     n_orientations : int, default=8
         Orientations ``theta = k * pi / n_orientations``. Not used for 1-D
         kernels.
@@ -421,7 +432,7 @@ class GaborConv(_HandDesignedBank, BaseConv):
 
     def __init__(
         self,
-        frequencies=(0.1, 0.2, 0.3),
+        frequencies=(0.2, 0.3, 0.4),
         n_orientations=8,
         *,
         sigmas=None,

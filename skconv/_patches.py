@@ -131,7 +131,13 @@ def iter_patches(
     for i in np.unique(sample):
         sel = np.flatnonzero(sample == i)
         x = np.asarray(X[int(i)])[np.newaxis]
-        out = _engine.output_spatial_shape(x.shape[1:-1], kernel, **geometry)
+        try:
+            out = _engine.output_spatial_shape(x.shape[1:-1], kernel, **geometry)
+        except ValueError as exc:
+            raise ValueError(
+                f"X[{int(i)}] must be large enough for the kernel, got spatial shape "
+                f"{x.shape[1:-1]}: {exc}"
+            ) from None
         pos = np.minimum((u[sel] * math.prod(out)).astype(np.int64), math.prod(out) - 1)
         yield _gather(
             x, kernel, np.zeros(len(sel), dtype=np.intp), np.unravel_index(pos, out),

@@ -66,6 +66,17 @@ METHODS = tuple(REDUCTIONS)
 CHANNEL_METHODS = ("max", "sum", "mean", "l2")
 
 
+def _check_grid_fits(grid, spatial, n_features=None):
+    """A fixed grid must not have more regions than positions along an axis."""
+    if any(g > s for g, s in zip(grid, spatial)):
+        size = "" if n_features is None else f" (X has {n_features} feature(s) per sample)"
+        raise ValueError(
+            f"grid must have at most as many regions as the maps have positions along each "
+            f"axis {tuple(spatial)}{size}, got {tuple(grid)}; regions would repeat positions. "
+            "Use a smaller grid, or pyramid pooling for maps of different sizes."
+        )
+
+
 def _reduce(x, axes, method):
     """Reduce ``x`` over ``axes`` with a pooling ``method`` (x is not modified)."""
     return REDUCTIONS[method](x, axes)
@@ -100,7 +111,10 @@ class Pool(TransformerMixin, BaseEstimator):
         Regions per spatial axis. ``None`` (with no ``pyramid`` nor ``size``) means 2
         per axis.
     pyramid : tuple of (int or tuple of int), default=None
-        Grid levels, e.g. ``(1, 2, 4)`` for 1 + 4 + 16 regions on images.
+        Grid levels, e.g. ``(1, 2, 4)`` for 1 + 4 + 16 regions on images. So that
+        inputs of every size give the same features, a map with fewer positions
+        than a level's regions along an axis gives each region the position it
+        falls on (positions repeat); a plain ``grid`` refuses such maps.
     size : int or tuple of int, default=None
         Sliding-window size; the output keeps a spatial map.
     stride : int or tuple of int, default=None
@@ -257,6 +271,8 @@ class Pool(TransformerMixin, BaseEstimator):
             )
         if mode == "size" and not is_variable_size(Xv):
             self._window_output_shape(Xv.shape[1:-1], d)
+        if mode == "grid" and not is_variable_size(Xv):
+            _check_grid_fits(grids[0], Xv.shape[1:-1], getattr(self, "n_features_in_", None))
         self.n_channels_out_ = self.n_channels_in_ // (self.channel_groups or 1)
         return self
 
@@ -337,6 +353,8 @@ class Pool(TransformerMixin, BaseEstimator):
                 out = _reduce(patches, tuple(range(d + 1, 2 * d + 1)), method)
                 return out.reshape(n, -1) if flatten else out
             spatial = x.shape[1:-1]
+            if mode == "grid":
+                _check_grid_fits(grids[0], spatial)
             pooled = []
             for grid in grids:
                 bounds = [_region_bounds(s, g) for s, g in zip(spatial, grid)]

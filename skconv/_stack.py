@@ -9,6 +9,7 @@ data. Layers above the first are often :class:`skconv.ReceptiveFieldConv`.
 
 import math
 import numbers
+from contextlib import contextmanager
 
 import numpy as np
 from scipy.sparse import issparse
@@ -39,6 +40,24 @@ def _n_samples(X):
     if shape is not None and len(shape) == 0:
         raise ValueError(f"X must have the samples first, got a 0-d array {X!r}.")
     return int(shape[0]) if shape is not None else len(X)
+
+
+@contextmanager
+def _naming_the_layer(name, X, k):
+    """Say which layer could not be fitted, and on what input, when one fails."""
+    try:
+        yield
+    except ValueError as exc:
+        if k == 0:
+            raise  # the first layer's own message is about X already
+        shape = getattr(X, "shape", None)
+        given = (
+            f"X has {shape[1]} feature(s) per sample"
+            if shape is not None and len(shape) == 2
+            else f"X has shape {shape}" if shape is not None else f"X holds {len(X)} samples"
+        )
+        what = name if k is None else f"layer {name!r}"
+        raise ValueError(f"{what} must fit the maps it is given ({given}): {exc}") from exc
 
 
 def _take(X, idx):
@@ -354,18 +373,20 @@ class LayerwiseStack(TransformerMixin, BaseEstimator):
         for k, (name, layer) in enumerate(named):
             est = clone(layer)
             seed_if_unset(est, rng)
-            if m is None:
-                idx = None
-                est.fit(Xk, y)
-            else:
-                idx = np.sort(sample_without_replacement(n, m, random_state=rng))
-                est.fit(_take(Xk, idx), None if y is None else _safe_indexing(y, idx))
-            subsets[name] = idx
-            fitted.append((name, est))
+            with _naming_the_layer(name, X, k):
+                if m is None:
+                    idx = None
+                    est.fit(Xk, y)
+                else:
+                    idx = np.sort(sample_without_replacement(n, m, random_state=rng))
+                    est.fit(_take(Xk, idx), None if y is None else _safe_indexing(y, idx))
+                subsets[name] = idx
+                fitted.append((name, est))
             if k < len(named) - 1 or (concat is not None and name in concat):
                 out = est.transform(Xk)  # lazy for Conv-family layers
                 if concat is not None and name in concat:
-                    pools[name] = clone(pool).fit(out)
+                    with _naming_the_layer(f"the pool of layer {name!r}", X, None):
+                        pools[name] = clone(pool).fit(out)
                 Xk = out
         self.layers_ = fitted
         self.named_layers_ = Bunch(**dict(fitted))

@@ -799,7 +799,9 @@ def _to_internal(estimator, X, *, ndim, input_shape, dtype, reset, allow_flat, n
             channel_axis = False
         elif X.ndim != d + 2 or d not in (1, 2, 3):
             hint = (
-                " A flat 2-D array needs input_shape to say the image shape."
+                " A flat 2-D array needs input_shape to say the shape of a sample; for "
+                "(n_samples, length) signals, give the transformer a 1-D kernel, such as "
+                "kernel_size=(9,)."
                 if X.ndim == 2
                 else ""
             )

@@ -1,7 +1,7 @@
 """Plots of filter banks and feature maps.
 
-matplotlib is an optional dependency (``pip install skconv[plot]``); it is
-imported only when a function here is called.
+matplotlib is an optional dependency (the plot extra: ``pip install ".[plot]"``
+in a checkout of skconv); it is imported only when a function here is called.
 """
 
 import math
@@ -23,8 +23,8 @@ def _import_pyplot(caller):
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise ImportError(
-            f"{caller} requires matplotlib, which is not installed. "
-            "Install it with: pip install skconv[plot]"
+            f"{caller} requires matplotlib, which is not installed. Install skconv's plot "
+            'extra (pip install ".[plot]" in a checkout of skconv) or matplotlib itself.'
         ) from exc
     return plt
 

@@ -179,3 +179,50 @@ def test_conv_gives_the_right_shape_or_refuses(n, spatial, channels, kernel, str
     else:
         expected = tuple((s + 2 * pads - kernel) // stride + 1 for s in spatial)
     assert maps.shape == (n,) + expected + (2,)
+
+
+# ------------------------------------------------ the rough edges a new user met
+
+
+def test_a_grid_larger_than_the_map_is_refused():
+    maps = _data((10, 10, 2))
+    with pytest.raises(ValueError, match=r"grid must have at most as many regions .*\(10, 10\)"):
+        Pool(grid=(20, 20)).fit(maps)
+    pool = Pool(grid=(4, 4)).fit(maps)
+    with pytest.raises(ValueError, match="grid must have at most"):
+        pool.transform([np.ones((12, 12, 2)), np.ones((3, 9, 2))])
+    # pyramid pooling exists for maps of every size: small maps repeat positions
+    assert Pool(pyramid=(1, 4)).fit_transform([np.ones((3, 3, 2))]).shape == (1, 34)
+
+
+def test_a_sample_too_small_for_the_kernel_is_named():
+    samples = [_data((12, 12))[0], _data((4, 5))[0], _data((9, 9))[0]]
+    for est in (RandomConv(2, 5, random_state=0), KMeansConv(2, 5, n_patches=50, random_state=0)):
+        with pytest.raises(ValueError, match=r"X\[1\] must be large enough for the kernel"):
+            clone(est).fit(samples)
+    fitted = RandomConv(2, 5, random_state=0).fit(samples[:1])
+    with pytest.raises(ValueError, match=r"X\[1\] must be large enough"):
+        fitted.transform(samples)
+
+
+def test_signals_given_to_a_2d_kernel_get_the_hint():
+    with pytest.raises(ValueError, match=r"kernel_size=\(9,\)"):
+        RandomConv(10, 9).fit(_data((50,)))
+
+
+def test_gabor_defaults_run_on_mnist_sized_images_and_say_the_fix_on_digits():
+    from skconv import GaborConv
+
+    maps = GaborConv().fit_transform(_data((28, 28), n=2))
+    assert maps.shape == (2, 10, 10, 24)
+    with pytest.raises(ValueError, match="give a kernel_size that fits the input"):
+        GaborConv().fit(_data((8, 8), n=2))
+
+
+def test_a_layer_of_a_stack_that_cannot_fit_is_named():
+    from skconv import LayerwiseStack
+
+    stack = LayerwiseStack([("conv1", RandomConv(4, 3, random_state=0)),
+                            ("conv2", RandomConv(2, 9, random_state=0))])
+    with pytest.raises(ValueError, match=r"layer 'conv2' must fit the maps it is given"):
+        stack.fit(_data((10, 10)))

@@ -195,5 +195,5 @@ def test_plot_feature_maps_reads_one_sample_of_lazy_maps():
 def test_missing_matplotlib_raises_helpful_import_error(monkeypatch, function):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    with pytest.raises(ImportError, match=r"pip install skconv\[plot\]"):
+    with pytest.raises(ImportError, match=r'pip install "\.\[plot\]"' ):
         function(np.zeros((2, 3, 3, 1)))
