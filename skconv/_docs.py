@@ -44,7 +44,8 @@ input_shape : tuple of int, default=None
     is given flat as ``(n_samples, n_features)`` (e.g. ``load_digits().data``).
 batch_size : int or "auto", default="auto"
     Samples convolved at once; sets the memory used when maps stream. ``"auto"``
-    picks the number of samples whose maps take about 16 MB.
+    picks the number of samples whose maps take about 16 MB; a batch whose maps
+    would take more than 1 GiB is cut down to that.
 n_jobs : int, default=None
     Threads over batches when the maps are consumed (``-1``: all cores). Results
     do not depend on it.

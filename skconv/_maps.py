@@ -7,9 +7,10 @@ Downstream skconv steps (``Pool``, a next ``Conv``) evaluate it batch by batch
 with :meth:`FeatureMaps.map_batches`; ``np.asarray(maps)`` materializes it.
 """
 
-from concurrent.futures import ThreadPoolExecutor
+import math
 import numbers
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -24,6 +25,11 @@ __all__ = [
     "n_samples",
     "is_variable_size",
 ]
+
+
+# The most memory the maps of one batch may take: a larger batch_size is cut down
+# to it, so that asking for huge batches slows nothing and crashes nothing.
+MAX_BATCH_BYTES = 2**30
 
 
 class FeatureMaps:
@@ -52,7 +58,8 @@ class FeatureMaps:
     dtype : numpy dtype
         Dtype of the maps.
     batch_size : int
-        Samples computed at once.
+        Samples computed at once; cut down so that the maps of a batch take at most
+        1 GiB.
     n_jobs : int or None
         Threads used by :meth:`map_batches` and materialization.
     """
@@ -64,6 +71,10 @@ class FeatureMaps:
         self._n_channels = int(n_channels)
         self._dtype = np.dtype(dtype)
         self.batch_size = int(batch_size)
+        if self._out_spatial is not None:
+            # a batch whose maps would not fit in memory is cut, not attempted
+            per_sample = math.prod(self._out_spatial) * self._n_channels * self._dtype.itemsize
+            self.batch_size = max(1, min(self.batch_size, MAX_BATCH_BYTES // max(per_sample, 1)))
         self.n_jobs = n_jobs
 
     # --- array-like interface -------------------------------------------------

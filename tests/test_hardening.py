@@ -226,3 +226,15 @@ def test_a_layer_of_a_stack_that_cannot_fit_is_named():
                             ("conv2", RandomConv(2, 9, random_state=0))])
     with pytest.raises(ValueError, match=r"layer 'conv2' must fit the maps it is given"):
         stack.fit(_data((10, 10)))
+
+
+def test_a_huge_batch_size_is_cut_to_a_sane_memory_size():
+    from skconv._maps import MAX_BATCH_BYTES
+
+    X = _data((32, 32, 3), n=3).astype(np.float32)
+    conv = RandomConv(512, 3, padding="same", batch_size=10**9, random_state=0).fit(X)
+    maps = conv.transform(X)
+    per_sample = 32 * 32 * 512 * 4
+    assert maps.batch_size == MAX_BATCH_BYTES // per_sample
+    small = RandomConv(512, 3, padding="same", batch_size=1, random_state=0).fit(X)
+    np.testing.assert_array_equal(np.asarray(maps[:2]), np.asarray(small.transform(X[:2])))
