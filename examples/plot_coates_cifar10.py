@@ -47,6 +47,10 @@ from skconv.plotting import plot_filters
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent / ".." / "shared" / "data" / "cifar10_jpeg_q75.npz"
 N_TRAIN, N_TEST = 5000, 2000
+# SKCONV_EXAMPLES_SMALL=1 runs on a few hundred images (the tests do)
+N_FILTERS, N_PATCHES = 400, 100_000
+if os.environ.get("SKCONV_EXAMPLES_SMALL") == "1":
+    N_TRAIN, N_TEST, N_FILTERS, N_PATCHES = 500, 200, 50, 10_000
 
 if len(sys.argv) > 1:
     data_path = Path(sys.argv[1])
@@ -75,7 +79,8 @@ model = Pipeline(
         (
             "kmeans",
             KMeansConv(
-                n_filters=400, kernel_size=6, n_patches=100_000, random_state=0, n_jobs=-1
+                n_filters=N_FILTERS, kernel_size=6, n_patches=N_PATCHES, random_state=0,
+                n_jobs=-1,
             ),
         ),
         ("pool", Pool(grid=(2, 2))),
@@ -92,7 +97,7 @@ accuracy = model.score(X_test, y_test)
 predict_time = time.perf_counter() - start
 print(
     f"CIFAR-10 (JPEG q75), {len(X_train)} train / {len(X_test)} test images, "
-    f"400 k-means filters: test accuracy {accuracy:.4f} "
+    f"{N_FILTERS} k-means filters: test accuracy {accuracy:.4f} "
     f"(fit {fit_time:.0f} s, predict {predict_time:.0f} s)"
 )
 
@@ -104,6 +109,6 @@ print(
 conv = model.named_steps["kmeans"]
 fig = plot_filters(conv.centroids_, max_filters=100, ncols=10, tile_size=0.6)
 fig.suptitle("k-means centroids of whitened 6x6 CIFAR-10 patches")
-out = HERE / "plot_coates_cifar10.png"
+out = Path(os.environ.get("SKCONV_FIGURE_DIR", HERE)) / "plot_coates_cifar10.png"
 fig.savefig(out, dpi=100)
 print(f"centroids drawn in {out}")

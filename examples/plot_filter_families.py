@@ -33,6 +33,9 @@ from sklearn.preprocessing import StandardScaler
 from skconv import EdgeConv, GaborConv, PCAConv, Pool, RandomConv
 from skconv.plotting import plot_filters
 
+# SKCONV_EXAMPLES_SMALL=1 runs a smaller grid on fewer images (the tests do)
+SMALL = os.environ.get("SKCONV_EXAMPLES_SMALL") == "1"
+
 # %%
 # The data: 1,797 grey 8x8 images, scaled to [0, 1]. The images go in as they
 # are, ``(n_samples, 8, 8)``: the transformers know they work in 2-D.
@@ -41,6 +44,8 @@ X = digits.images / 16.0
 X_train, X_test, y_train, y_test = train_test_split(
     X, digits.target, test_size=0.3, random_state=0, stratify=digits.target
 )
+if SMALL:
+    X_train, y_train = X_train[:300], y_train[:300]
 
 # %%
 # One pipeline, four families for its ``conv`` step. The kernels are small
@@ -74,6 +79,8 @@ param_grid = [
         "conv__n_filters": [4, 8],
     },
 ]
+if SMALL:  # one setting per family
+    param_grid = [{k: v[:1] for k, v in grid.items()} for grid in param_grid]
 search = GridSearchCV(pipe, param_grid, cv=3, n_jobs=1)
 search.fit(X_train, y_train)
 

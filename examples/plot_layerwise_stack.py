@@ -48,8 +48,14 @@ from skconv.plotting import plot_filters
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent / ".." / "shared" / "data" / "cifar10_jpeg_q75.npz"
 N_TRAIN, N_TEST = 4000, 1000
+# SKCONV_EXAMPLES_SMALL=1 runs on a few hundred images (the tests do)
+if os.environ.get("SKCONV_EXAMPLES_SMALL") == "1":
+    N_TRAIN, N_TEST = 300, 100
 N1 = 128  # first-layer filters
 N_GROUPS, GROUP_SIZE, N2 = 8, 16, 32  # second layer: 8 groups x 32 filters
+N_PATCHES = 50_000
+if os.environ.get("SKCONV_EXAMPLES_SMALL") == "1":
+    N1, N_GROUPS, N2, N_PATCHES = 32, 4, 8, 5_000
 
 if len(sys.argv) > 1:
     data_path = Path(sys.argv[1])
@@ -83,19 +89,19 @@ def classifier():
 # layers' maps are summed over the four quadrants.
 stack = LayerwiseStack(
     [
-        ("conv1", KMeansConv(N1, 6, n_patches=50_000, n_jobs=-1)),
+        ("conv1", KMeansConv(N1, 6, n_patches=N_PATCHES, n_jobs=-1)),
         ("pool1", Pool(size=3, stride=2, method="max")),
         (
             "conv2",
             ReceptiveFieldConv(
-                KMeansConv(N2, 3, n_patches=20_000),
+                KMeansConv(N2, 3, n_patches=N_PATCHES // 2),
                 n_groups=N_GROUPS,
                 group_size=GROUP_SIZE,
                 n_jobs=-1,
             ),
         ),
     ],
-    fit_subset=1000,
+    fit_subset=min(1000, N_TRAIN),
     concat=["conv1", "conv2"],
     pool=Pool(grid=(2, 2)),
     random_state=0,
@@ -126,7 +132,7 @@ rows = [
 width = N1 + N_GROUPS * N2
 single = Pipeline(
     [
-        ("conv", KMeansConv(width, 6, n_patches=50_000, random_state=0, n_jobs=-1)),
+        ("conv", KMeansConv(width, 6, n_patches=N_PATCHES, random_state=0, n_jobs=-1)),
         ("pool", Pool(grid=(2, 2))),
     ]
 )

@@ -31,11 +31,16 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from skconv import EdgeConv, GaborConv, Pool
 from skconv.plotting import plot_filters
 
+# SKCONV_EXAMPLES_SMALL=1 uses a quarter of each texture (the tests do)
+SMALL = os.environ.get("SKCONV_EXAMPLES_SMALL") == "1"
+
 # %%
 # Cut each 512x512 texture into 64 non-overlapping 64x64 patches: the top
 # four rows of patches for training, the bottom four for testing.
 names = ["brick", "grass", "gravel"]
 images = [getattr(data, name)().astype(np.float32) / 255 for name in names]
+if SMALL:
+    images = [image[:256, :256] for image in images]
 size = 64
 X_train, y_train, X_test, y_test = [], [], [], []
 for label, image in enumerate(images):

@@ -9,6 +9,7 @@ regression separates better than raw pixels. No download and no
 backpropagation: the whole model is a scikit-learn Pipeline.
 """
 
+import os
 import time
 
 from sklearn.datasets import load_digits
@@ -19,6 +20,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skconv import KMeansConv, Pool
 
+# SKCONV_EXAMPLES_SMALL=1 runs a smaller dictionary in a second or two (the tests do)
+SMALL = os.environ.get("SKCONV_EXAMPLES_SMALL") == "1"
 digits = load_digits()
 X_train, X_test, y_train, y_test = train_test_split(
     digits.data / 16.0, digits.target, test_size=0.25, random_state=0
@@ -27,7 +30,8 @@ X_train, X_test, y_train, y_test = train_test_split(
 # `input_shape` tells the transformer how to read the flat rows of pixels.
 model = Pipeline(
     [
-        ("conv", KMeansConv(n_filters=64, kernel_size=3, input_shape=(8, 8), random_state=0)),
+        ("conv", KMeansConv(n_filters=16 if SMALL else 64, kernel_size=3, input_shape=(8, 8),
+                            n_patches=5000 if SMALL else 400000, random_state=0)),
         ("pool", Pool(grid=(2, 2))),
         ("scale", StandardScaler()),
         ("clf", LogisticRegression(C=0.1, max_iter=1000)),
