@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._dask import dask_aware
 from . import _engine
 from ._encoding import ENCODINGS, encode, n_encoded_channels
 from ._maps import FeatureMaps, is_variable_size
@@ -238,6 +239,7 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
         self.n_filters_ = n_filters
         self.n_output_channels_ = self._n_output_channels(n_filters)
 
+    @dask_aware
     def transform(self, X):
         """Convolve, add the bias and encode: lazy feature maps.
 

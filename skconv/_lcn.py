@@ -5,6 +5,7 @@ from scipy import ndimage
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ._dask import dask_aware
 from ._base import MapsTransformerMixin
 from ._maps import FeatureMaps, is_variable_size, map_batches, stack_batches
 from ._docs import fill_doc
@@ -202,6 +203,7 @@ class LocalContrastNorm(MapsTransformerMixin, BaseEstimator):
         self._windows(layout.spatial_ndim)
         return self
 
+    @dask_aware
     def transform(self, X):
         """Normalize the maps.
 

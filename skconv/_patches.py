@@ -35,10 +35,11 @@ __all__ = [
 
 
 def _load(X, idx):
-    """Materialize the samples ``idx`` (sorted) of an array or FeatureMaps."""
-    if isinstance(X, FeatureMaps):
-        return np.asarray(X[idx])
-    return X[idx]
+    """Materialize the samples ``idx`` (sorted) of an array, FeatureMaps or a dask array
+    (only the chunks that hold them are computed)."""
+    if isinstance(X, np.ndarray):
+        return X[idx]
+    return np.asarray(X[idx])
 
 
 def _gather(x, kernel, local, out_idx, groups, group_idx, *, stride, padding, dilation):

@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._dask import dask_aware
 from . import _engine
 from ._maps import FeatureMaps, is_variable_size, map_batches, stack_batches
 from ._docs import fill_doc
@@ -288,6 +289,7 @@ class Pool(TransformerMixin, BaseEstimator):
     def _flatten(self, mode):
         return (mode != "size") if self.flatten is None else bool(self.flatten)
 
+    @dask_aware
     def transform(self, X):
         """Pool the maps.
 

@@ -5,6 +5,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
+from ._dask import dask_aware
 from ._base import MapsTransformerMixin
 from ._grouping import (
     GROUPINGS,
@@ -233,6 +234,7 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
             for est, channels in zip(self.estimators_, self.groups_)
         ]
 
+    @dask_aware
     def transform(self, X):
         """Apply each group's layer to its channels and concatenate the maps.
 

@@ -19,6 +19,7 @@ from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._dask import dask_aware
 from ._maps import FeatureMaps, materialize, stack_batches
 from ._pool import Pool
 from ._validation import (
@@ -405,6 +406,7 @@ class LayerwiseStack(TransformerMixin, BaseEstimator):
         """Column names seen by the first layer at fit."""
         return self.layers_[0][1].feature_names_in_
 
+    @dask_aware
     def transform(self, X):
         """Chain the layers: lazy maps of the last layer, or pooled features.
 

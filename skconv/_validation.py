@@ -30,6 +30,8 @@ from scipy.sparse import issparse
 from sklearn.utils import check_random_state as _sklearn_check_random_state
 from sklearn.utils.validation import validate_data
 
+from ._dask import is_dask_array
+
 __all__ = [
     "is_int",
     "is_real",
@@ -738,6 +740,8 @@ def _to_internal(estimator, X, *, ndim, input_shape, dtype, reset, allow_flat, n
         return X, InputLayout(d, X.shape[-1], spatial)
     if _is_sample_list(X):
         return _sample_list(X, ndim, dtype, name)
+    if is_dask_array(X):
+        return _dask_to_internal(X, ndim=ndim, input_shape=input_shape, dtype=dtype, name=name)
     is_frame = hasattr(X, "iloc") or hasattr(X, "to_numpy")
     if not (is_frame or issparse(X)):
         X = _as_array(X, name)
@@ -826,6 +830,50 @@ def implied_ndim(*values, input_shape=None):
     if isinstance(input_shape, (tuple, list)) and len(input_shape) >= 2:
         return len(input_shape) - 1
     return None
+
+
+def _dask_to_internal(X, *, ndim, input_shape, dtype, name):
+    """The checks and layout of :func:`_to_internal` for a dask array, computing nothing.
+
+    NaN and infinity cannot be seen without computing the data: the blocks are
+    checked where they are computed, by the transformer's in-memory code.
+    """
+    if X.dtype == object or X.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must contain real numbers, got a dask array of dtype {X.dtype}.")
+    if X.ndim < 2 or X.shape[0] == 0:
+        raise ValueError(
+            f"{name} must have the samples first, {_layouts(ndim)}; got a dask array of shape "
+            f"{X.shape}."
+        )
+    flat, channel_axis = False, True
+    if input_shape is not None:
+        shape = _check_input_shape(input_shape, ndim)
+        d = ndim if ndim is not None else len(shape) - 1
+        if X.ndim != 2 or X.shape[1] != int(np.prod(shape)):
+            raise ValueError(
+                f"{name} must be flat (n_samples, {int(np.prod(shape))}) for input_shape="
+                f"{input_shape!r}, got a dask array of shape {X.shape}."
+            )
+        if len(shape) == d:
+            shape, channel_axis = shape + (1,), False
+        X, flat = X.reshape((X.shape[0],) + shape), True
+    else:
+        d = (1 if X.ndim == 2 else X.ndim - 2) if ndim is None else ndim
+        if X.ndim == d + 1:
+            X, channel_axis = X[..., np.newaxis], False
+        elif X.ndim != d + 2 or d not in (1, 2, 3):
+            raise ValueError(
+                f"{name} must be shaped {_layouts(ndim)}, got a dask array of shape {X.shape}."
+            )
+    if min(X.shape) == 0:
+        raise ValueError(f"{name} must not have an empty axis, got shape {X.shape}.")
+    if isinstance(dtype, str):  # "float"
+        dtype = None if X.dtype.kind == "f" and X.dtype.itemsize >= 4 else (
+            np.float32 if X.dtype.kind == "f" else np.float64)
+    if dtype is not None and X.dtype != dtype:
+        X = X.astype(dtype)
+    return X, InputLayout(d, X.shape[-1], tuple(X.shape[1:-1]), flat=flat,
+                          channel_axis=channel_axis)
 
 
 def check_input(

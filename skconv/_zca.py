@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from ._dask import dask_aware, is_dask_array, iter_blocks
 from ._stats import RunningMoments
 from ._validation import check_bool, check_features, check_float
 
@@ -114,6 +115,19 @@ class ZCA(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         self._check_params()
+        if is_dask_array(X):
+            # the statistics stream: one block of samples in memory at a time
+            for i, block in enumerate(iter_blocks(X)):
+                block = check_features(self, block, reset=i == 0)
+                if i == 0:
+                    self._reset_statistics(block.shape[1])
+                self._accumulate(block)
+            if self.n_samples_seen_ < 2:
+                raise ValueError(
+                    f"X must hold at least 2 samples, got {X.shape[0]} (shape {X.shape})."
+                )
+            self._update_components()
+            return self
         X = check_features(self, X, reset=True, ensure_min_samples=2)
         self._reset_statistics(X.shape[1])
         self._accumulate(X)
@@ -193,6 +207,7 @@ class ZCA(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return X
         return X - shift
 
+    @dask_aware
     def transform(self, X):
         """Whiten ``X``: ``(X - mean_) @ components_.T``.
 
