@@ -126,9 +126,11 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
 
     def _check_input(self, X, *, reset):
         """Validate ``X`` and bring it to ``(n, *spatial, c)`` (or a list, or FeatureMaps)."""
+        # arrays keep their dtype: every batch is cast as it is convolved (and every
+        # patch as it is drawn), so a memory-mapped uint8 dataset is never copied whole
         Xv, _ = check_input(
             self, X, reset=reset, ndim=self._spatial_ndim(), input_shape=self.input_shape,
-            dtype=self._dtype, check_spatial=True,
+            dtype=None, check_spatial=True,
         )
         return Xv
 

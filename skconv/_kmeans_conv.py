@@ -215,7 +215,7 @@ class KMeansConv(BaseConv):
         return sample_patches(
             X, check_kernel_size(self.kernel_size), self.n_patches, rng, stride=self._stride,
             padding=self.padding, dilation=self._dilation,
-            batch_size=sampling_batch(X, self.batch_size),
+            batch_size=sampling_batch(X, self.batch_size), dtype=self._dtype,
         )
 
     def _fit_filters(self, X, y):

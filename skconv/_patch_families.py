@@ -172,7 +172,7 @@ class PCAConv(BaseConv):
         for rows in iter_patches(
             X, kernel, n_patches, check_random_state(self.random_state), stride=self._stride,
             padding=self.padding, dilation=self._dilation, groups=self._groups,
-            batch_size=sampling_batch(X, self.batch_size),
+            batch_size=sampling_batch(X, self.batch_size), dtype=self._dtype,
         ):
             rows = rows.astype(np.float64)
             rows -= rows.mean(axis=1, keepdims=True)
@@ -364,7 +364,7 @@ class PatchConv(BaseConv):
         P = sample_patches(
             X, kernel, n_patches, rng, stride=self._stride, padding=self.padding,
             dilation=self._dilation, groups=self._groups,
-            batch_size=sampling_batch(X, self.batch_size),
+            batch_size=sampling_batch(X, self.batch_size), dtype=self._dtype,
         )
         has_contrast = np.ptp(P, axis=1) > 0
         candidates = np.flatnonzero(has_contrast)

@@ -34,12 +34,11 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
-def _load(X, idx):
+def _load(X, idx, dtype=None):
     """Materialize the samples ``idx`` (sorted) of an array, FeatureMaps or a dask array
-    (only the chunks that hold them are computed)."""
-    if isinstance(X, np.ndarray):
-        return X[idx]
-    return np.asarray(X[idx])
+    (only the chunks that hold them are computed), in ``dtype`` when given: the
+    patches are the values the convolution will see."""
+    return np.asarray(X[idx], dtype=dtype)
 
 
 def _gather(x, kernel, local, out_idx, groups, group_idx, *, stride, padding, dilation):
@@ -65,6 +64,7 @@ def iter_patches(
     dilation=1,
     groups=1,
     batch_size=256,
+    dtype=None,
 ):
     """Draw random patches of ``X``, yielding them in chunks of flattened rows.
 
@@ -93,6 +93,8 @@ def iter_patches(
         Channel groups treated as separate samples.
     batch_size : int, default=256
         Samples materialized at once.
+    dtype : numpy dtype, default=None
+        Dtype the samples are read in (that of the convolution); None keeps theirs.
 
     Yields
     ------
@@ -123,7 +125,7 @@ def iter_patches(
             local = np.searchsorted(chunk, sample[lo:hi])
             out_idx = np.unravel_index(pos[lo:hi], out)
             yield _gather(
-                _load(X, chunk), kernel, local, out_idx, groups, group[lo:hi], **geometry
+                _load(X, chunk, dtype), kernel, local, out_idx, groups, group[lo:hi], **geometry
             )
         return
     virtual = np.sort(rng.randint(n_virtual, size=n_patches))
@@ -131,7 +133,7 @@ def iter_patches(
     sample, group = np.divmod(virtual, groups)
     for i in np.unique(sample):
         sel = np.flatnonzero(sample == i)
-        x = np.asarray(X[int(i)])[np.newaxis]
+        x = np.asarray(X[int(i)], dtype=dtype)[np.newaxis]
         try:
             out = _engine.output_spatial_shape(x.shape[1:-1], kernel, **geometry)
         except ValueError as exc:
@@ -157,10 +159,11 @@ def sampling_batch(X, batch_size):
     return 256 if batch_size == "auto" else batch_size
 
 
-def sample_patches(X, kernel_size, n_patches, random_state, *, batch_size=256, **geometry):
+def sample_patches(X, kernel_size, n_patches, random_state, *, batch_size=256, dtype=None,
+                   **geometry):
     """The patches of :func:`iter_patches` as one float64 matrix ``(n, patch_dim)``."""
     chunks = list(iter_patches(X, kernel_size, n_patches, random_state,
-                               batch_size=batch_size, **geometry))
+                               batch_size=batch_size, dtype=dtype, **geometry))
     return np.concatenate(chunks).astype(np.float64)
 
 

@@ -325,3 +325,27 @@ def test_pipeline_set_output_pandas_passes_maps_and_names_the_features():
     assert pipe.score(X, y) > 0.9
     with pytest.raises(ValueError, match="transform must be one of"):
         KMeansConv().set_output(transform="arrow")
+
+
+def test_a_memory_mapped_uint8_dataset_streams_without_a_full_copy(tmp_path):
+    import tracemalloc
+
+    from skconv import RandomConv
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "images.npy"
+    images = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(4000, 64, 64))
+    images[:] = rng.integers(0, 256, images.shape, dtype=np.uint8)
+    images.flush()
+    del images
+    X = np.load(path, mmap_mode="r")  # 16 MB of uint8: a float32 copy would take 64 MB
+    conv = RandomConv(4, 3, encoding="relu", batch_size=64, random_state=0)
+    pool = Pool(grid=(2, 2))
+    tracemalloc.start()
+    features = pool.fit_transform(conv.fit_transform(X))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert features.shape == (4000, 16)
+    assert peak < 16 * 2**20, f"peak {peak / 2**20:.1f} MB"
+    in_memory = pool.transform(conv.transform(np.asarray(X, dtype=np.float32)[:200]))
+    np.testing.assert_array_equal(features[:200], in_memory)
