@@ -786,16 +786,65 @@ def channel_shuffle(x, groups):
 # Separable (low-rank) kernels
 # --------------------------------------------------------------------------
 
-# Bound of the intermediate maps of one chunk of samples in conv_separable.
+# Bound of the intermediate maps of one chunk of samples in conv_separable (as for
+# the im2col buffer of the dense path).
 _SEPARABLE_BYTES = 8 * 2**20
 
 
-def _pass_1d(z, taps, axis, stride, pads, dilation, n_out):
+def _banded(length, k):
+    """Whether a 1-D pass along an axis of ``length`` is one banded matrix product."""
+    return length <= 16 * k
+
+
+def _band(taps, length, stride, pad_before, dilation, n_out, dtype):
+    """Banded matrices (t, length, n_out): column p holds the taps of output p at the
+    input positions it reads (positions in the padding are left out)."""
+    band = np.zeros((taps.shape[0], length, n_out), dtype=dtype)
+    p = np.arange(n_out)
+    for i in range(taps.shape[1]):
+        src = p * stride - pad_before + i * dilation
+        ok = (src >= 0) & (src < length)
+        band[:, src[ok], p[ok]] += taps[:, i:i + 1]
+    return band
+
+
+def _first_pass_per_channel(xb, taps, band, n_out):
+    """First 1-D pass (axis 0) when every term reads one input channel: per channel,
+    one product of its values with the bands ``(T, L, n_out)`` of all its terms side
+    by side."""
+    m, length, c = xb.shape[0], xb.shape[1], xb.shape[-1]
+    per = taps.shape[0] // c
+    rest = xb.shape[2:-1]
+    z = np.empty((m, n_out) + rest + (taps.shape[0],), dtype=xb.dtype)
+    for g in range(c):
+        xg = np.moveaxis(xb[..., g], 1, -1).reshape(-1, length)  # (m * rest, L)
+        bg = np.moveaxis(band[g * per:(g + 1) * per], 0, -1).reshape(length, -1)
+        y = (xg @ bg).reshape((m,) + rest + (n_out, per))
+        z[..., g * per:(g + 1) * per] = np.moveaxis(y, -2, 1)
+    return z
+
+
+def _pass_1d(z, taps, axis, stride, pads, dilation, n_out, band=None):
     """Depthwise 1-D correlation along ``axis`` of z (n, *spatial, t).
 
     ``taps`` has shape (t, k): tap ``i`` of term ``j`` multiplies the last axis j.
+    Along an axis no longer than 16 kernels, each term's pass is one matrix product
+    with its banded (Toeplitz) matrix, padding, stride and dilation built in: more
+    arithmetic than the ``k`` taps, but at matrix-product speed (1 thread, 20
+    samples of 28x28 with 96 terms of 49 taps: 8 ms against 80-119 ms tap by tap;
+    64x64 with 16 terms of 9 taps: 3-10 ms against 11-20 ms). Along longer axes,
+    one broadcast multiply-add per tap. ``band`` is the :func:`_band` matrices of the
+    axis, when already built.
     """
-    k = taps.shape[1]
+    t, k = taps.shape
+    length = z.shape[axis]
+    if _banded(length, k):
+        if band is None:
+            band = _band(taps, length, stride, pads[0], dilation, n_out, z.dtype)
+        last = z.ndim - 1
+        zt = np.moveaxis(z, (last, axis), (0, last))  # (t, ..., length)
+        y = np.matmul(zt.reshape(t, -1, length), band).reshape(zt.shape[:-1] + (n_out,))
+        return np.moveaxis(y, (0, last), (last, axis))
     if pads != (0, 0):
         widths = [(0, 0)] * z.ndim
         widths[axis] = pads
@@ -927,10 +976,19 @@ def conv_separable(x, factors, channel_weights=None, *, stride=1, padding="valid
         return out
     padded = math.prod(s + pb + pa for s, (pb, pa) in zip(x.shape[1:-1], pads))
     step = max(1, _SEPARABLE_BYTES // max(padded * T * dtype.itemsize, 1))
+    # the band matrices of the axes short enough for them, built once
+    bands = [
+        _band(taps[i], length, stride[i], pads[i][0], dilation[i], out_sp[i], dtype)
+        if _banded(length, kernel[i]) else None
+        for i, length in enumerate(x.shape[1:-1])
+    ]
     for i0 in range(0, n, step):
         xb = x[i0:i0 + step].astype(dtype, copy=False)
-        if cg == 1:
-            z = xb[..., source]
+        if cg == 1 and bands[0] is not None:
+            z = _first_pass_per_channel(xb, taps[0], bands[0], out_sp[0])
+        elif cg == 1:
+            z = _pass_1d(xb[..., source], taps[0], 1, stride[0], pads[0], dilation[0],
+                         out_sp[0])
         else:
             # Mixing the channels first leaves one map per term for the passes.
             z = np.empty(xb.shape[:-1] + (T,), dtype=dtype)
@@ -939,8 +997,10 @@ def conv_separable(x, factors, channel_weights=None, *, stride=1, padding="valid
             for g in range(groups):
                 terms = slice(g * fg * rank, (g + 1) * fg * rank)
                 np.matmul(xg[:, g * cg:(g + 1) * cg], cw[terms].T, out=z2[:, terms])
-        for i in range(d):
-            z = _pass_1d(z, taps[i], 1 + i, stride[i], pads[i], dilation[i], out_sp[i])
+            z = _pass_1d(z, taps[0], 1, stride[0], pads[0], dilation[0], out_sp[0], bands[0])
+        for i in range(1, d):
+            z = _pass_1d(z, taps[i], 1 + i, stride[i], pads[i], dilation[i], out_sp[i],
+                         bands[i])
         if rank > 1:
             z = z.reshape(z.shape[:-1] + (f, rank)).sum(axis=-1)
         out[i0:i0 + step] = z

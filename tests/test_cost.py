@@ -164,20 +164,23 @@ def test_kmeans_counts_its_fused_product():
 def test_separable_count_is_the_work_of_the_engine(monkeypatch):
     """Count the multiplications of the 1-D passes as they run."""
     counted = []
-    real = _engine._pass_1d
 
-    def counting(z, taps, axis, stride, pads, dilation, n_out):
-        acc = real(z, taps, axis, stride, pads, dilation, n_out)
-        counted.append(acc.size * taps.shape[1])
-        return acc
+    def counting(real):
+        def run(z, taps, *args):
+            acc = real(z, taps, *args)
+            counted.append(acc.size * taps.shape[1])  # k taps per output of every term
+            return acc
+        return run
 
-    monkeypatch.setattr(_engine, "_pass_1d", counting)
-    X = np.random.default_rng(1).random((2, 15, 13))
-    for kw in [dict(), dict(stride=2), dict(padding="same"), dict(dilation=(2, 1))]:
-        counted.clear()
-        est = RandomConv(3, (5, 4), separable=2, random_state=0, **kw).fit(X)
-        np.asarray(est.transform(X))
-        assert sum(counted) == len(X) * est.cost((15, 13))["multiply_adds"]
+    for name in ("_pass_1d", "_first_pass_per_channel"):
+        monkeypatch.setattr(_engine, name, counting(getattr(_engine, name)))
+    for shape in [(15, 13), (70, 3)]:  # a band matrix per pass, or tap by tap along 70
+        X = np.random.default_rng(1).random((2,) + shape)
+        for kw in [dict(), dict(stride=2), dict(padding="same"), dict(dilation=(2, 1))]:
+            counted.clear()
+            est = RandomConv(3, (4, 2), separable=2, random_state=0, **kw).fit(X)
+            np.asarray(est.transform(X))
+            assert sum(counted) == len(X) * est.cost(shape)["multiply_adds"]
 
 
 def test_cost_errors():
