@@ -14,6 +14,7 @@ from skconv import (
     PatchConv,
     PCAConv,
     RandomConv,
+    ReceptiveFieldConv,
     _engine,
 )
 
@@ -181,6 +182,23 @@ def test_separable_count_is_the_work_of_the_engine(monkeypatch):
             est = RandomConv(3, (4, 2), separable=2, random_state=0, **kw).fit(X)
             np.asarray(est.transform(X))
             assert sum(counted) == len(X) * est.cost(shape)["multiply_adds"]
+
+
+def test_receptive_field_layer_sums_its_groups():
+    layer = ReceptiveFieldConv(RandomConv(4, 3, separable=1), n_groups=3, group_size=2,
+                               grouping="random", random_state=0)
+    one = RandomConv(4, 3, separable=1).cost((10, 10, 2))
+    before = layer.cost((10, 10, 8))
+    assert before == {
+        "params": 3 * one["params"], "multiply_adds": 3 * one["multiply_adds"],
+        "output_shape": (8, 8, 12), "map_bytes": 3 * one["map_bytes"],
+    }
+    X = np.random.default_rng(2).random((4, 10, 10, 8)).astype(np.float32)
+    layer.fit(X)
+    assert layer.cost((10, 10, 8)) == before
+    assert layer.transform(X).shape[1:] == before["output_shape"]
+    with pytest.raises(ValueError, match="8 channels as at fit"):
+        layer.cost((10, 10, 6))
 
 
 def test_cost_errors():
