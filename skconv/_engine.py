@@ -792,7 +792,8 @@ _SEPARABLE_BYTES = 8 * 2**20
 
 
 def _banded(length, k):
-    """Whether a 1-D pass along an axis of ``length`` is one banded matrix product."""
+    """Whether a 1-D pass along an axis of ``length`` is one banded matrix product:
+    when the band holds at most 16 times the useful multiply-adds."""
     return length <= 16 * k
 
 
@@ -808,20 +809,18 @@ def _band(taps, length, stride, pad_before, dilation, n_out, dtype):
     return band
 
 
-def _first_pass_per_channel(xb, taps, band, n_out):
-    """First 1-D pass (axis 0) when every term reads one input channel: per channel,
-    one product of its values with the bands ``(T, L, n_out)`` of all its terms side
-    by side."""
-    m, length, c = xb.shape[0], xb.shape[1], xb.shape[-1]
-    per = taps.shape[0] // c
-    rest = xb.shape[2:-1]
-    z = np.empty((m, n_out) + rest + (taps.shape[0],), dtype=xb.dtype)
-    for g in range(c):
-        xg = np.moveaxis(xb[..., g], 1, -1).reshape(-1, length)  # (m * rest, L)
-        bg = np.moveaxis(band[g * per:(g + 1) * per], 0, -1).reshape(length, -1)
-        y = (xg @ bg).reshape((m,) + rest + (n_out, per))
-        z[..., g * per:(g + 1) * per] = np.moveaxis(y, -2, 1)
-    return z
+def _axis_kernels(taps, axis, d):
+    """1-D kernels (t, k) as a bank (t, 1, .., k, .., 1, 1) along ``axis``."""
+    shape = [1] * d
+    shape[axis] = taps.shape[1]
+    return taps.reshape((taps.shape[0],) + tuple(shape) + (1,))
+
+
+def _on_axis(value, axis, d, rest):
+    """A per-axis parameter that keeps ``value`` on ``axis`` and ``rest`` elsewhere."""
+    out = [rest] * d
+    out[axis] = value
+    return tuple(out)
 
 
 def _pass_1d(z, taps, axis, stride, pads, dilation, n_out, band=None):
@@ -831,10 +830,9 @@ def _pass_1d(z, taps, axis, stride, pads, dilation, n_out, band=None):
     Along an axis no longer than 16 kernels, each term's pass is one matrix product
     with its banded (Toeplitz) matrix, padding, stride and dilation built in: more
     arithmetic than the ``k`` taps, but at matrix-product speed (1 thread, 20
-    samples of 28x28 with 96 terms of 49 taps: 8 ms against 80-119 ms tap by tap;
-    64x64 with 16 terms of 9 taps: 3-10 ms against 11-20 ms). Along longer axes,
-    one broadcast multiply-add per tap. ``band`` is the :func:`_band` matrices of the
-    axis, when already built.
+    samples of 28x28 with 96 terms of 49 taps: 8 ms against 80-119 ms tap by tap).
+    Along longer axes, one broadcast multiply-add per tap. ``band`` is the
+    :func:`_band` matrices of the axis, when already built.
     """
     t, k = taps.shape
     length = z.shape[axis]
@@ -970,25 +968,31 @@ def conv_separable(x, factors, channel_weights=None, *, stride=1, padding="valid
     if cg == 1:
         # One channel per filter: its weight scales the first 1-D kernel.
         taps[0] *= cw
-        source = np.repeat(np.arange(f) // fg, rank)  # the input channel of each term
     out = np.empty((n,) + out_sp + (f,), dtype=dtype)
     if n == 0:
         return out
     padded = math.prod(s + pb + pa for s, (pb, pa) in zip(x.shape[1:-1], pads))
     step = max(1, _SEPARABLE_BYTES // max(padded * T * dtype.itemsize, 1))
+    first = dict(
+        w=_axis_kernels(taps[0], 0, d),
+        stride=_on_axis(stride[0], 0, d, 1),
+        padding=_on_axis(pads[0], 0, d, (0, 0)),
+        dilation=_on_axis(dilation[0], 0, d, 1),
+    )
     # the band matrices of the axes short enough for them, built once
     bands = [
         _band(taps[i], length, stride[i], pads[i][0], dilation[i], out_sp[i], dtype)
-        if _banded(length, kernel[i]) else None
+        if _banded(length, kernel[i]) and (i > 0 or cg > 1) else None
         for i, length in enumerate(x.shape[1:-1])
     ]
     for i0 in range(0, n, step):
         xb = x[i0:i0 + step].astype(dtype, copy=False)
-        if cg == 1 and bands[0] is not None:
-            z = _first_pass_per_channel(xb, taps[0], bands[0], out_sp[0])
-        elif cg == 1:
-            z = _pass_1d(xb[..., source], taps[0], 1, stride[0], pads[0], dilation[0],
-                         out_sp[0])
+        if cg == 1:
+            # Each term sees one channel: the first pass is a grouped convolution
+            # of the input with T / groups 1-D kernels per channel, through the
+            # engine's own path (1 thread, 200 samples of 28x28, 48 terms of 15 to
+            # 49 taps: im2col 10-25 ms, band products 27-31 ms).
+            z = conv(xb, groups=groups, **first)
         else:
             # Mixing the channels first leaves one map per term for the passes.
             z = np.empty(xb.shape[:-1] + (T,), dtype=dtype)

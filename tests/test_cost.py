@@ -173,9 +173,16 @@ def test_separable_count_is_the_work_of_the_engine(monkeypatch):
             return acc
         return run
 
-    for name in ("_pass_1d", "_first_pass_per_channel"):
-        monkeypatch.setattr(_engine, name, counting(getattr(_engine, name)))
-    for shape in [(15, 13), (70, 3)]:  # a band matrix per pass, or tap by tap along 70
+    real_conv = _engine.conv
+
+    def counting_conv(x, w, **kw):  # the first pass of one-channel terms, by im2col
+        y = real_conv(x, w, **kw)
+        counted.append(y.size * np.prod(w.shape[1:]))
+        return y
+
+    monkeypatch.setattr(_engine, "_pass_1d", counting(_engine._pass_1d))
+    monkeypatch.setattr(_engine, "conv", counting_conv)
+    for shape in [(15, 13), (70, 3), (9, 70)]:  # band matrices, or im2col / taps along 70
         X = np.random.default_rng(1).random((2,) + shape)
         for kw in [dict(), dict(stride=2), dict(padding="same"), dict(dilation=(2, 1))]:
             counted.clear()

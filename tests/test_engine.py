@@ -605,21 +605,22 @@ def test_conv_separable_equals_full_kernel(case, rank, ones):
         np.testing.assert_array_equal(fa, fa0)
 
 
+@pytest.mark.parametrize("groups", [1, 2])
 @pytest.mark.parametrize("kw", [dict(), dict(stride=3, padding="same", dilation=2)])
-def test_conv_separable_long_axes_tap_by_tap(kw):
-    # axes longer than 16 kernels take the tap-by-tap pass instead of a band matrix
+def test_conv_separable_long_axes(kw, groups):
+    # axes longer than 4 kernels take im2col (one-channel terms) or tap-by-tap
+    # passes instead of band matrices
     rng = np.random.default_rng(11)
     x = rng.standard_normal((2, 120, 40, 2))
-    factors = [rng.standard_normal((3, 2, 3)), rng.standard_normal((3, 2, 2))]
-    cw = rng.standard_normal((3, 2, 2))
-    y = conv_separable(x, factors, cw, **kw)
+    factors = [rng.standard_normal((4, 2, 3)), rng.standard_normal((4, 2, 2))]
+    cw = rng.standard_normal((4, 2, 2 // groups))
+    y = conv_separable(x, factors, cw, groups=groups, **kw)
     pads = resolve_padding(kw.get("padding", "valid"), (3, 2), stride=kw.get("stride", 1),
                            dilation=kw.get("dilation", 1), input_spatial=(120, 40))
     stride = (kw.get("stride", 1),) * 2
     dilation = (kw.get("dilation", 1),) * 2
-    np.testing.assert_allclose(
-        y, ref_conv(x, _full_kernels(factors, cw), stride, pads, dilation), atol=1e-10
-    )
+    expected = ref_conv(x, _full_kernels(factors, cw), stride, pads, dilation, groups)
+    np.testing.assert_allclose(y, expected, atol=1e-10)
 
 
 def test_conv_separable_float32_chunks_and_errors(monkeypatch):
