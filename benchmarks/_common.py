@@ -1,6 +1,8 @@
-"""Helpers shared by the benchmark scripts: data location, peak memory, mirrored images."""
+"""Helpers shared by the benchmark scripts: data location, peak memory, mirrored images,
+median times."""
 
 import resource
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,3 +20,13 @@ def peak_memory_mib():
 def mirror_images(images):
     """The images flipped left to right ((n, rows, cols, channels)), as a new array."""
     return np.ascontiguousarray(images[:, :, ::-1])
+
+
+def median_time(fn, repeat=3):
+    """Median wall time of ``repeat`` calls of ``fn`` (seconds)."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))

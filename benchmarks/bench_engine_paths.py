@@ -2,7 +2,7 @@
 
 Prints a table of best-of-3 wall times for each path and for ``method="auto"``.
 These measurements set the cost model behind ``method="auto"`` in
-``skconv._engine._choose_method``.
+``skconv._cost.path_times`` (the model ``skconv._engine._choose_method`` minimizes).
 
 Usage::
 

@@ -15,12 +15,14 @@ from ._grouping import channel_similarity, group_channels
 from ._patch_families import PCAConv, PatchConv
 from ._pool import Pool
 from ._receptive_field import ReceptiveFieldConv
+from ._shuffle import ChannelShuffle
 from ._stack import LayerwiseStack
 from ._zca import ZCA
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ChannelShuffle",
     "Conv",
     "EdgeConv",
     "FeatureMaps",

@@ -23,6 +23,43 @@ dilation : int or tuple of int, default=1
 flip : bool, default=False
     False computes cross-correlation (what deep-learning libraries call
     convolution); True flips the kernels for a true convolution.""",
+    "sharing": """\
+sharing : {"shared", "tiled", "local"}, default="shared"
+    How the weights are shared across output positions (Goodfellow et al.,
+    *Deep Learning*, sec. 9.5): one kernel set everywhere (convolution),
+    ``prod(tile_shape)`` kernel sets cycled over the positions (tiled
+    convolution: position ``p`` uses set ``p mod tile_shape``), or one kernel
+    set per output position (locally connected, unshared weights; inputs of the
+    size seen at fit only). Tiled and local layers cost the multiply-adds of a
+    convolution with ``prod(tile_shape)`` or ``prod(out)`` times its parameters;
+    they need ``groups=1``, shared kernels for ``separable`` and have no
+    ``inverse_transform``.
+tile_shape : int or tuple of int, default=None
+    Kernel sets along each spatial axis with ``sharing="tiled"``; not used
+    otherwise.""",
+    "separable": """\
+separable : int, default=None
+    Apply the bank through its rank-``separable`` separable approximation
+    (:func:`skconv.filters.separable_factors`): each filter becomes a sum of
+    ``separable`` terms, each one weight per input channel and one 1-D kernel
+    per spatial axis, applied as a pointwise channel mix and one 1-D pass per
+    axis (for an ``m x m`` kernel on ``N x N`` images, ``(N-m+1) N m +
+    (N-m+1)^2 m`` multiply-adds per term instead of ``(N-m+1)^2 m^2``). The
+    truncated SVD for greyscale 2-D kernels, exact for separable ones (Sobel,
+    Gaussian derivatives, and, at rank 2, oriented first derivatives, the LoG
+    and circular Gabor kernels); alternating least squares for colour or 3-D
+    kernels. The maps are those of the approximation; ``filters_`` keeps the
+    exact bank and ``approximation_error_`` says how far each filter is. None
+    applies the full kernels.""",
+    "separable_attributes": """\
+factors_ : list of ndarray of shape (n_filters_, separable, k_i)
+    With ``separable``: the unit-norm 1-D kernels of every term, one array per
+    spatial axis.
+channel_factors_ : ndarray of shape (n_filters_, separable, n_channels // groups)
+    With ``separable``: the channel weights (the scale) of every term.
+approximation_error_ : ndarray of shape (n_filters_,)
+    With ``separable``: ``||w - approximation|| / ||w||`` of each filter
+    (Frobenius norms).""",
     "groups_bank": """\
 groups : int, default=1
     Grouped convolution with the bank replicated: the input channels are split

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import as_strided
 
+from ._cost import path_times
 from ._validation import check_int, check_int_tuple, check_option, check_padding, is_int
 
 __all__ = [
@@ -552,59 +553,28 @@ def _k_major(c, kernel, stride, out_sp):
     return c == 1 and stride[-1] == 1 and out_sp[-1] >= kernel[-1]
 
 
+def _copy_run(c, groups, kernel, stride, dilation, out_sp):
+    """Length of the contiguous runs the im2col copy of ``_conv_gemm`` moves."""
+    if _k_major(c, kernel, stride, out_sp):
+        return out_sp[-1]
+    if groups == 1 and dilation[-1] == 1:
+        return kernel[-1] * c
+    return c // groups
+
+
 def _choose_method(x, w, groups, kernel, stride, dilation, pads, out_sp):
-    """Pick the fastest path from a cost model fitted to measured timings.
+    """The path with the smallest predicted time (:func:`skconv._cost.path_times`).
 
-    Each path's time is modelled as a sum of terms (nanoseconds, float32, one
-    BLAS thread, 2-core Xeon with AVX-512), fitted by non-negative least
-    squares to two runs over 60 shapes (1-D signals, greyscale and RGB images,
-    grouped and depthwise banks, 3-D volumes; the shapes are those of
-    benchmarks/bench_engine_paths.py --sweep). Over those runs the chosen path
-    was on average 2.3 % slower than the fastest one; the worst miss was 4
-    21x21 filters on 28x28 images (GEMM chosen, FFT 1.4-2.3x faster).
-
-    - gemm: 0.97 per im2col element + 2.7 per element / (contiguous run
-      length of the im2col copy) + 0.017 per multiply-add + 0.83 per output;
-    - fft: 0.83 per (c + f) * N * log2(N) per sample (N = size of the FFT grid)
-      + 0.53 per complex multiply-add across channels (when c // groups > 1);
-    - direct (only when each filter sees one channel): 2.5 per multiply-add.
-
-    Examples of measured times (1 thread, ms): 16 11x11 filters on 200 28x28
-    greyscale images: gemm 9.6, fft 16.4, direct 90; 4 21x21 filters on 50
-    64x64 images: gemm 71, fft 12; 64 5x5 filters on 100 32x32 RGB images:
-    gemm 26, fft 143; depthwise 7x7 on 50 28x28x32: gemm 122, fft 25,
-    direct 86; depthwise 3x3: gemm 108, fft 16, direct 13.
-
-    With several BLAS threads GEMM gets faster and the others do not, so the
-    rule errs, if anything, towards FFT/direct, never away from GEMM.
+    Pointwise kernels always go through GEMM (a plain matrix product, no copy).
     """
-    n, c = x.shape[0], x.shape[-1]
-    f, cg = w.shape[0], w.shape[-1]
     if all(k == 1 for k in kernel):
         return "gemm"
-    P = math.prod(out_sp)
-    taps = math.prod(kernel)
-    copy = n * P * taps * c
-    if _k_major(c, kernel, stride, out_sp):
-        run = out_sp[-1]
-    elif groups == 1 and dilation[-1] == 1:
-        run = kernel[-1] * c
-    else:
-        run = cg
-    macs = n * P * taps * cg * f
-    cost = {"gemm": 0.97 * copy + 2.7 * copy / run + 0.017 * macs + 0.83 * n * P * f}
-    fshape = [
-        scipy.fft.next_fast_len(s + pb + pa, real=True)
-        for s, (pb, pa) in zip(x.shape[1:-1], pads)
-    ]
-    N = math.prod(fshape)
-    n_freq = N // fshape[-1] * (fshape[-1] // 2 + 1)
-    cost["fft"] = 0.83 * n * (c + f) * N * math.log2(max(N, 2)) + (
-        0.53 * n * n_freq * cg * f if cg > 1 else 0.0
+    c = x.shape[-1]
+    times = path_times(
+        x.shape[0], x.shape[1:-1], pads, out_sp, kernel, c, w.shape[0], groups,
+        _copy_run(c, groups, kernel, stride, dilation, out_sp),
     )
-    if cg == 1:
-        cost["direct"] = 2.5 * macs
-    return min(cost, key=cost.get)
+    return min(times, key=times.get)
 
 
 def conv(x, w, *, stride=1, padding="valid", dilation=1, groups=1, flip=False, method="auto"):
@@ -813,62 +783,133 @@ def channel_shuffle(x, groups):
 
 
 # --------------------------------------------------------------------------
-# Separable (rank-1) kernels
+# Separable (low-rank) kernels
 # --------------------------------------------------------------------------
 
+# Bound of the intermediate maps of one chunk of samples in conv_separable (as for
+# the im2col buffer of the dense path).
+_SEPARABLE_BYTES = 8 * 2**20
 
-def _pass_1d(z, taps, axis, stride, pads, dilation, n_out):
-    """Depthwise 1-D correlation along ``axis`` of z (n, *spatial, ..., f).
 
-    ``taps`` has shape (f, k): tap t of filter j multiplies the last axis j.
+def _banded(length, k):
+    """Whether a 1-D pass along an axis of ``length`` is one banded matrix product:
+    when the band holds at most 16 times the useful multiply-adds."""
+    return length <= 16 * k
+
+
+def _band(taps, length, stride, pad_before, dilation, n_out, dtype):
+    """Banded matrices (t, length, n_out): column p holds the taps of output p at the
+    input positions it reads (positions in the padding are left out)."""
+    band = np.zeros((taps.shape[0], length, n_out), dtype=dtype)
+    p = np.arange(n_out)
+    for i in range(taps.shape[1]):
+        src = p * stride - pad_before + i * dilation
+        ok = (src >= 0) & (src < length)
+        band[:, src[ok], p[ok]] += taps[:, i:i + 1]
+    return band
+
+
+def _axis_kernels(taps, axis, d):
+    """1-D kernels (t, k) as a bank (t, 1, .., k, .., 1, 1) along ``axis``."""
+    shape = [1] * d
+    shape[axis] = taps.shape[1]
+    return taps.reshape((taps.shape[0],) + tuple(shape) + (1,))
+
+
+def _on_axis(value, axis, d, rest):
+    """A per-axis parameter that keeps ``value`` on ``axis`` and ``rest`` elsewhere."""
+    out = [rest] * d
+    out[axis] = value
+    return tuple(out)
+
+
+def _pass_1d(z, taps, axis, stride, pads, dilation, n_out, band=None):
+    """Depthwise 1-D correlation along ``axis`` of z (n, *spatial, t).
+
+    ``taps`` has shape (t, k): tap ``i`` of term ``j`` multiplies the last axis j.
+    Along an axis no longer than 16 kernels, each term's pass is one matrix product
+    with its banded (Toeplitz) matrix, padding, stride and dilation built in: more
+    arithmetic than the ``k`` taps, but at matrix-product speed (1 thread, 20
+    samples of 28x28 with 96 terms of 49 taps: 8 ms against 80-119 ms tap by tap).
+    Along longer axes, one broadcast multiply-add per tap. ``band`` is the
+    :func:`_band` matrices of the axis, when already built.
     """
-    k = taps.shape[1]
+    t, k = taps.shape
+    length = z.shape[axis]
+    if _banded(length, k):
+        if band is None:
+            band = _band(taps, length, stride, pads[0], dilation, n_out, z.dtype)
+        last = z.ndim - 1
+        zt = np.moveaxis(z, (last, axis), (0, last))  # (t, ..., length)
+        y = np.matmul(zt.reshape(t, -1, length), band).reshape(zt.shape[:-1] + (n_out,))
+        return np.moveaxis(y, (0, last), (last, axis))
     if pads != (0, 0):
         widths = [(0, 0)] * z.ndim
         widths[axis] = pads
         z = np.pad(z, widths)
-    acc = None
-    for t in range(k):
-        index = [slice(None)] * z.ndim
-        index[axis] = slice(t * dilation, t * dilation + (n_out - 1) * stride + 1, stride)
-        term = z[tuple(index)] * taps[:, t]
-        if acc is None:
-            acc = term
-        else:
-            acc += term
+    index = [slice(None)] * z.ndim
+
+    def tap(i):
+        index[axis] = slice(i * dilation, i * dilation + (n_out - 1) * stride + 1, stride)
+        return z[tuple(index)]
+
+    acc = tap(0) * taps[:, 0]
+    tmp = np.empty_like(acc)
+    for i in range(1, k):
+        np.multiply(tap(i), taps[:, i], out=tmp)
+        acc += tmp
     return acc
 
 
-def conv_separable(x, factors, *, channel_weights=None, stride=1, padding="valid", dilation=1):
-    """Convolution with rank-1 (spatially separable / flattened) kernels.
+def _as_terms(a, name, f, last):
+    """(f, last) or (f, rank, last) -> (f, rank, last)."""
+    a = np.asarray(a)
+    if a.ndim == 2:
+        a = a[:, np.newaxis]
+    if a.ndim != 3 or a.shape[0] != f or a.dtype.kind not in "biuf" or (
+        last is not None and a.shape[2] != last
+    ):
+        want = f"({f}, k) or ({f}, rank, k)" if last is None else f"({f}, {last}) or ({f}, rank, {last})"
+        raise ValueError(
+            f"{name} must be a real array of shape {want}, got shape {a.shape} and dtype "
+            f"{a.dtype}."
+        )
+    return a
 
-    Filter ``j`` has the kernel ``factors[0][j] ⊗ ... ⊗ factors[d-1][j]``
-    (outer product over the spatial axes), applied as ``d`` consecutive 1-D
-    passes: ``sum(k_i)`` taps instead of ``prod(k_i)``.
+
+def conv_separable(x, factors, channel_weights=None, *, stride=1, padding="valid", dilation=1,
+                   groups=1):
+    """Convolution with separable (low-rank) kernels, as sequences of 1-D passes.
+
+    The kernel of filter ``j`` is a sum of ``rank`` terms, each the outer product
+    of one 1-D kernel per spatial axis and one weight per input channel it sees::
+
+        w[j] = sum_s factors[0][j, s] ⊗ ... ⊗ factors[d-1][j, s] ⊗ channel_weights[j, s]
+
+    Each term mixes the channels first (a pointwise product; nothing when the
+    filter sees one channel), then runs one 1-D pass per spatial axis: ``sum(k_i)``
+    taps per term instead of ``prod(k_i)``. Rank 1 with a spatial kernel is a
+    spatially separable convolution; rank 1 with channel weights is a flattened
+    convolution (Jin et al., 2014). The result equals
+    ``conv(x, w, groups=groups)`` with the full kernels ``w``; the cost is
+    :func:`skconv._cost.separable_multiply_adds`.
 
     Parameters
     ----------
     x : ndarray of shape (n, *spatial, c)
         Input batch with ``d = len(factors)`` spatial dimensions.
-    factors : sequence of d ndarrays, factors[i] of shape (f, k_i)
-        The 1-D factors of the ``f`` filters along each spatial axis.
-    channel_weights : ndarray of shape (f, c), optional
-        Flattened kernels (Jin et al., 2014): the full kernel of filter ``j``
-        is ``factors[0][j] ⊗ ... ⊗ factors[d-1][j] ⊗ channel_weights[j]``;
-        the channels are mixed first (a pointwise product), then the spatial
-        passes run per filter. The result equals ``conv(x, full_kernels)``.
-        If None, the filters act on every channel separately (depthwise with
-        multiplier ``f``): the output has ``c * f`` channels, channel
-        ``ch * f + j`` being filter ``j`` on input channel ``ch``. This equals
-        ``conv(x, np.tile(full_kernels, (c, 1, ..., 1)), groups=c)`` with
-        ``full_kernels`` of shape ``(f, *kernel, 1)``, and plain ``conv``
-        when ``c == 1``.
-    stride, padding, dilation
-        As in :func:`conv`.
+    factors : sequence of d ndarrays of shape (f, k_i) or (f, rank, k_i)
+        The 1-D kernels of every term of every filter along each spatial axis.
+    channel_weights : ndarray of shape (f, c // groups) or (f, rank, c // groups), optional
+        The channel weights of every term. None is weights of 1, allowed when each
+        filter sees one channel (``c == groups``: depthwise, or ``c == 1``).
+    stride, padding, dilation, groups
+        As in :func:`conv`: filter ``j`` sees the channels of group
+        ``j // (f // groups)``.
 
     Returns
     -------
-    ndarray of shape (n, *out, f) or (n, *out, c * f)
+    ndarray of shape (n, *out, f)
         float32 or float64 as in :func:`conv`.
 
     References
@@ -887,48 +928,87 @@ def conv_separable(x, factors, *, channel_weights=None, stride=1, padding="valid
     """
     if not isinstance(factors, (list, tuple)) or not 1 <= len(factors) <= 3:
         raise ValueError(
-            "factors must be a list of 1 to 3 arrays of shape (n_filters, k_i), "
-            f"one per spatial axis, got {type(factors).__name__}."
+            "factors must be a list of 1 to 3 arrays of shape (n_filters, k_i) or "
+            f"(n_filters, rank, k_i), one per spatial axis, got {type(factors).__name__}."
         )
     d = len(factors)
-    factors = [np.asarray(fa) for fa in factors]
-    for i, fa in enumerate(factors):
-        if fa.ndim != 2 or fa.dtype.kind not in "biuf":
-            raise ValueError(
-                f"factors[{i}] must be a real 2-D array (n_filters, k_{i}), got shape "
-                f"{fa.shape} and dtype {fa.dtype}."
-            )
-    f = factors[0].shape[0]
-    if f == 0 or any(fa.shape[0] != f for fa in factors):
+    f = np.shape(factors[0])[0] if np.ndim(factors[0]) else 0
+    factors = [_as_terms(fa, f"factors[{i}]", f, None) for i, fa in enumerate(factors)]
+    rank = factors[0].shape[1]
+    if f == 0 or any(fa.shape[1] != rank for fa in factors):
         raise ValueError(
-            "factors must all have the same (positive) number of filters, got shapes "
-            f"{[fa.shape for fa in factors]}."
+            "factors must all have the same (positive) number of filters and terms, got "
+            f"shapes {[fa.shape for fa in factors]}."
         )
     x = _check_x(x, d)
     dtype = _float_dtype(x.dtype)
     n, c = x.shape[0], x.shape[-1]
-    kernel, stride, dilation, pads, out_sp = _geometry(
-        x.shape[1:-1], tuple(fa.shape[1] for fa in factors), stride, padding, dilation
-    )
-    factors = [fa.astype(dtype, copy=False) for fa in factors]
-    if channel_weights is not None:
-        cw = np.asarray(channel_weights)
-        if cw.shape != (f, c) or cw.dtype.kind not in "biuf":
-            raise ValueError(
-                f"channel_weights must be a real array of shape (n_filters, c) = "
-                f"({f}, {c}), got shape {cw.shape}."
-            )
-        # Mixing the channels first leaves f maps for the per-filter passes.
-        z = np.matmul(x.reshape(-1, c).astype(dtype, copy=False), cw.astype(dtype).T)
-        z = z.reshape(x.shape[:-1] + (f,))
-    else:
-        # (n, *spatial, c, 1): the first pass broadcasts it to (..., c, f).
-        z = x.astype(dtype, copy=False)[..., None]
-    for i in range(d):
-        z = _pass_1d(z, factors[i], 1 + i, stride[i], pads[i], dilation[i], out_sp[i])
+    groups = _check_groups(groups, c, f)
+    cg, fg = c // groups, f // groups
     if channel_weights is None:
-        z = z.reshape((n,) + out_sp + (c * f,))
-    return np.ascontiguousarray(z)
+        if cg != 1:
+            raise ValueError(
+                f"channel_weights must be given when filters see more than one channel "
+                f"(c // groups = {cg}), got None."
+            )
+        cw = np.ones((f, rank, 1))
+    else:
+        cw = _as_terms(channel_weights, "channel_weights", f, cg)
+        if cw.shape[1] != rank:
+            raise ValueError(
+                f"channel_weights must have {rank} term(s) per filter like factors, got "
+                f"shape {cw.shape}."
+            )
+    kernel, stride, dilation, pads, out_sp = _geometry(
+        x.shape[1:-1], tuple(fa.shape[2] for fa in factors), stride, padding, dilation
+    )
+    T = f * rank  # term j * rank + s of filter j
+    taps = [fa.reshape(T, -1).astype(dtype) for fa in factors]
+    cw = cw.reshape(T, cg).astype(dtype)
+    if cg == 1:
+        # One channel per filter: its weight scales the first 1-D kernel.
+        taps[0] *= cw
+    out = np.empty((n,) + out_sp + (f,), dtype=dtype)
+    if n == 0:
+        return out
+    padded = math.prod(s + pb + pa for s, (pb, pa) in zip(x.shape[1:-1], pads))
+    step = max(1, _SEPARABLE_BYTES // max(padded * T * dtype.itemsize, 1))
+    first = dict(
+        w=_axis_kernels(taps[0], 0, d),
+        stride=_on_axis(stride[0], 0, d, 1),
+        padding=_on_axis(pads[0], 0, d, (0, 0)),
+        dilation=_on_axis(dilation[0], 0, d, 1),
+    )
+    # the band matrices of the axes short enough for them, built once
+    bands = [
+        _band(taps[i], length, stride[i], pads[i][0], dilation[i], out_sp[i], dtype)
+        if _banded(length, kernel[i]) and (i > 0 or cg > 1) else None
+        for i, length in enumerate(x.shape[1:-1])
+    ]
+    for i0 in range(0, n, step):
+        xb = x[i0:i0 + step].astype(dtype, copy=False)
+        if cg == 1:
+            # Each term sees one channel: the first pass is a grouped convolution
+            # of the input with T / groups 1-D kernels per channel, through the
+            # engine's own path (1 thread, 200 samples of 28x28, 48 terms of 15 to
+            # 49 taps: im2col 10-25 ms, band products 27-31 ms).
+            z = conv(xb, groups=groups, **first)
+        else:
+            # Mixing the channels first leaves one map per term for the passes.
+            z = np.empty(xb.shape[:-1] + (T,), dtype=dtype)
+            xg = xb.reshape(-1, c)
+            z2 = z.reshape(-1, T)
+            for g in range(groups):
+                terms = slice(g * fg * rank, (g + 1) * fg * rank)
+                np.matmul(xg[:, g * cg:(g + 1) * cg], cw[terms].T, out=z2[:, terms])
+            z = _pass_1d(z, taps[0], 1, stride[0], pads[0], dilation[0], out_sp[0], bands[0])
+        for i in range(1, d):
+            z = _pass_1d(z, taps[i], 1 + i, stride[i], pads[i], dilation[i], out_sp[i],
+                         bands[i])
+        if rank > 1:
+            z = z.reshape(z.shape[:-1] + (f, rank)).sum(axis=-1)
+        out[i0:i0 + step] = z
+    return out
 
 
 # --------------------------------------------------------------------------

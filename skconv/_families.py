@@ -4,6 +4,8 @@ Each family only says how it obtains its filters; convolution, encoding,
 input layouts and batching come from :class:`skconv._base.BaseConv`.
 """
 
+import math
+
 import numpy as np
 
 from . import _engine
@@ -94,7 +96,10 @@ class RandomConv(BaseConv):
     %(conv_geometry)s
     groups : int, default=1
         Grouped convolution: filter ``j`` sees only the input channels of group
-        ``j // (n_filters // groups)``.
+        ``j // (n_filters // groups)``. ``groups=n_channels`` is depthwise; with
+        ``kernel_size=1`` after it, the pair is a depthwise separable layer.
+    %(sharing)s
+    %(separable)s
     %(flip)s
     %(encoding)s
     %(conv_io)s
@@ -102,11 +107,15 @@ class RandomConv(BaseConv):
     Attributes
     ----------
     filters_ : ndarray of shape (n_filters, *kernel_size, n_channels // groups)
-        The random filters.
+        The random filters; ``(*tile_shape, n_filters, *kernel_size,
+        n_channels)`` or ``(*out_spatial, ...)`` with tiled or local weights
+        (every kernel set drawn independently).
     bias_ : ndarray of shape (n_filters,) or None
-        The biases.
+        The biases (one per filter of every kernel set with tiled or local
+        weights).
     dilations_ : ndarray of shape (n_filters,) of int, or None
         Per-filter dilations with ``dilations="random"``, else None.
+    %(separable_attributes)s
     %(conv_attributes)s
 
     See Also
@@ -142,6 +151,29 @@ class RandomConv(BaseConv):
     (50,)
     >>> Pool(method="ppv", grid=1).fit_transform(rocket.transform(signals)).shape
     (10, 50)
+
+    A depthwise separable layer: a 3x3 filter per channel (``groups`` = channels),
+    then 1x1 filters that mix the channels; its cost is about ``1/16 + 1/9`` of a
+    dense layer of 16 3x3 filters.
+
+    >>> rgb = np.random.RandomState(0).rand(4, 16, 16, 8)
+    >>> dw = RandomConv(8, 3, groups=8, random_state=0).fit(rgb)
+    >>> pw = RandomConv(16, 1, random_state=0).fit(dw.transform(rgb))
+    >>> pw.transform(dw.transform(rgb)).shape
+    (4, 14, 14, 16)
+    >>> dense = RandomConv(16, 3).cost((16, 16, 8))["multiply_adds"]
+    >>> pair = (dw.cost((16, 16, 8))["multiply_adds"]
+    ...         + pw.cost((14, 14, 8))["multiply_adds"])
+    >>> round(pair / dense, 4), round(1 / 16 + 1 / 9, 4)
+    (0.1736, 0.1736)
+
+    Tiled weights: 2x2 kernel sets cycled over the positions.
+
+    >>> tiled = RandomConv(4, 3, sharing="tiled", tile_shape=2, random_state=0).fit(X)
+    >>> tiled.filters_.shape
+    (2, 2, 4, 3, 3, 1)
+    >>> tiled.transform(X).shape
+    (20, 6, 6, 4)
     """
 
     def __init__(
@@ -159,6 +191,9 @@ class RandomConv(BaseConv):
         padding="valid",
         dilation=1,
         groups=1,
+        sharing="shared",
+        tile_shape=None,
+        separable=None,
         flip=False,
         encoding=None,
         alpha=0.0,
@@ -179,6 +214,9 @@ class RandomConv(BaseConv):
         self.padding = padding
         self.dilation = dilation
         self.groups = groups
+        self.sharing = sharing
+        self.tile_shape = tile_shape
+        self.separable = separable
         self.flip = flip
         self.encoding = encoding
         self.alpha = alpha
@@ -192,6 +230,14 @@ class RandomConv(BaseConv):
 
     def _check_bias(self):
         return check_float(self.bias, "bias", allow_none=True, options=("uniform",))
+
+    def _planned_bank(self, n_channels):
+        return check_int(self.n_filters, "n_filters", min_val=1), check_kernel_size(
+            self.kernel_size
+        )
+
+    def _planned_bias(self):
+        return self._check_bias() is not None
 
     def _fit_filters(self, X, y):
         n_filters = check_int(self.n_filters, "n_filters", min_val=1)
@@ -210,23 +256,29 @@ class RandomConv(BaseConv):
             )
         if self.dilations == "random":
             length = self._check_random_dilations(X, kernel)
+        sets = self._kernel_sets(kernel)
         rng = check_random_state(self.random_state)
-        filters = random_bank(
-            n_filters,
-            kernel,
-            c,
-            distribution=self.distribution,
-            zero_mean=zero_mean,
-            unit_norm=unit_norm,
-            random_state=rng,
-        )
+        # every kernel set (one when shared) drawn on its own, in order
+        banks = [
+            random_bank(
+                n_filters,
+                kernel,
+                c,
+                distribution=self.distribution,
+                zero_mean=zero_mean,
+                unit_norm=unit_norm,
+                random_state=rng,
+            )
+            for _ in range(math.prod(sets))
+        ]
+        filters = np.stack(banks).reshape(sets + banks[0].shape)
         self.dilations_ = None
         if self.dilations == "random":
             self.dilations_ = random_dilations(n_filters, kernel[0], length, random_state=rng)
         if bias == "uniform":
-            bias = rng.uniform(-1.0, 1.0, size=n_filters)
+            bias = rng.uniform(-1.0, 1.0, size=sets + (n_filters,))
         elif bias is not None:
-            bias = np.full(n_filters, bias)
+            bias = np.full(sets + (n_filters,), bias)
         return filters, bias
 
     def _check_random_dilations(self, X, kernel):
@@ -248,6 +300,12 @@ class RandomConv(BaseConv):
             )
         if self._groups != 1:
             raise ValueError(f"dilations='random' requires groups=1, got groups={self.groups!r}.")
+        if self._sharing != "shared" or self._separable is not None:
+            raise ValueError(
+                "dilations='random' applies full, shared kernels: it requires "
+                f"sharing='shared' and separable=None, got sharing={self.sharing!r} and "
+                f"separable={self.separable!r}."
+            )
         if isinstance(X, list):
             return min(x.shape[0] for x in X)
         if isinstance(X, FeatureMaps) and is_variable_size(X):
@@ -385,6 +443,9 @@ class GaborConv(_HandDesignedBank, BaseConv):
         complex-cell magnitude (``F`` channels).
     %(conv_geometry)s
     %(groups_bank)s
+    %(separable)s
+        Gabor kernels with a circular envelope (``sigmas`` one number per
+        frequency, the default) are exactly of rank 2.
     %(flip)s
     %(encoding)s
     %(conv_io)s
@@ -402,6 +463,7 @@ class GaborConv(_HandDesignedBank, BaseConv):
     n_output_channels_ : int
         Channels of the maps (``F * groups`` for ``"magnitude"``, doubled by
         ``encoding="split"``).
+    %(separable_attributes)s
     %(input_attributes)s
 
     See Also
@@ -428,6 +490,13 @@ class GaborConv(_HandDesignedBank, BaseConv):
     ((16, 5, 5, 1), 8)
     >>> gabor.transform(X).shape
     (5, 4, 4, 8)
+
+    Applied through two separable terms per filter, the maps are the same:
+
+    >>> sep = GaborConv((0.25, 0.4), 4, kernel_size=5, part="magnitude",
+    ...                 separable=2).fit(X)
+    >>> float(sep.approximation_error_.max()) < 1e-6
+    True
     """
 
     def __init__(
@@ -444,6 +513,7 @@ class GaborConv(_HandDesignedBank, BaseConv):
         padding="valid",
         dilation=1,
         groups=1,
+        separable=None,
         flip=False,
         encoding=None,
         alpha=0.0,
@@ -463,6 +533,7 @@ class GaborConv(_HandDesignedBank, BaseConv):
         self.padding = padding
         self.dilation = dilation
         self.groups = groups
+        self.separable = separable
         self.flip = flip
         self.encoding = encoding
         self.alpha = alpha
@@ -473,13 +544,21 @@ class GaborConv(_HandDesignedBank, BaseConv):
 
 
     def _fit_filters(self, X, y):
+        return self._bank(self._channels_per_group()), None
+
+    def _planned_bank(self, n_channels):
+        bank = self._bank(1)
+        return bank.shape[0], bank.shape[1:-1]
+
+    def _bank(self, n_channels):
+        """The filters (``groups`` copies) for ``n_channels`` channels per group."""
         part = check_option(self.part, "part", ("real", "imag", "both", "magnitude"))
         kernel = self._kernel()
         # the bank function checks the other parameters, which share its names
         common = dict(
             sigmas=self.sigmas, bandwidth=self.bandwidth, n_stds=self.n_stds,
             kernel_size=kernel, ndim=2 if kernel is None else len(kernel),
-            n_channels=self._channels_per_group(),
+            n_channels=n_channels,
         )
         if part == "magnitude":
             re = gabor_bank(self.frequencies, self.n_orientations, part="real", **common)
@@ -487,7 +566,7 @@ class GaborConv(_HandDesignedBank, BaseConv):
             bank = np.concatenate([re, im])
         else:
             bank = gabor_bank(self.frequencies, self.n_orientations, part=part, **common)
-        return self._replicate_for_groups(bank), None
+        return self._replicate_for_groups(bank)
 
     def _n_output_channels(self, n_filters):
         if self.part == "magnitude":
@@ -585,6 +664,7 @@ class EdgeConv(_HandDesignedBank, BaseConv):
         Natural support of the Gaussian kernels, in standard deviations.
     %(conv_geometry)s
     %(groups_bank)s
+    %(separable)s
     flip : bool, default=False
         False computes cross-correlation (the convention of the kernels); True
         flips them (derivative filters then change sign).
@@ -600,6 +680,7 @@ class EdgeConv(_HandDesignedBank, BaseConv):
         ``"d1_s1_a30"`` (order 1, sigma 1, 30 degrees), ``"lm_12"``; with
         ``groups > 1`` prefixed by ``"g{group}_"``.
     bias_ : None
+    %(separable_attributes)s
     %(conv_attributes)s
 
     See Also
@@ -627,6 +708,11 @@ class EdgeConv(_HandDesignedBank, BaseConv):
     (4, 9, 9, 1)
     >>> edges.transform(X).shape
     (5, 8, 8, 4)
+    >>> edges.cost((8, 8))["multiply_adds"]
+    20736
+    >>> EdgeConv(("sobel", "laplace"), log_sigmas=1.0, padding="same",
+    ...          separable=2).cost((8, 8))["multiply_adds"]
+    9216
     """
 
     def __init__(
@@ -646,6 +732,7 @@ class EdgeConv(_HandDesignedBank, BaseConv):
         padding="valid",
         dilation=1,
         groups=1,
+        separable=None,
         flip=False,
         encoding=None,
         alpha=0.0,
@@ -668,6 +755,7 @@ class EdgeConv(_HandDesignedBank, BaseConv):
         self.padding = padding
         self.dilation = dilation
         self.groups = groups
+        self.separable = separable
         self.flip = flip
         self.encoding = encoding
         self.alpha = alpha
@@ -678,6 +766,17 @@ class EdgeConv(_HandDesignedBank, BaseConv):
 
 
     def _fit_filters(self, X, y):
+        bank, labels = self._bank(self._channels_per_group())
+        self.filter_names_ = np.asarray(labels, dtype=object)
+        return bank, None
+
+    def _planned_bank(self, n_channels):
+        bank = self._bank(1)[0]
+        return bank.shape[0], bank.shape[1:-1]
+
+    def _bank(self, n_channels):
+        """The filters (``groups`` copies) for ``n_channels`` channels per group, and
+        their names."""
         kernel = self._kernel()
         d = 2 if kernel is None else len(kernel)
         names = _expand_edge_names(
@@ -696,7 +795,7 @@ class EdgeConv(_HandDesignedBank, BaseConv):
         ratio = check_float(self.dog_ratio, "dog_ratio", min_val=1.0, include_boundaries="neither")
         orders = check_options(self.derivative_orders, "derivative_orders", (1, 2))
         n_orient = check_int(self.n_orientations, "n_orientations", min_val=1)
-        common = dict(truncate=truncate, ndim=d, n_channels=self._channels_per_group())
+        common = dict(truncate=truncate, ndim=d, n_channels=n_channels)
         banks, labels = [], []
         if names:
             banks.append(edge_bank(names, ndim=d, n_channels=common["n_channels"]))
@@ -729,5 +828,4 @@ class EdgeConv(_HandDesignedBank, BaseConv):
             )
         if self._groups > 1:
             labels = [f"g{g}_{name}" for g in range(self._groups) for name in labels]
-        self.filter_names_ = np.asarray(labels, dtype=object)
-        return self._replicate_for_groups(concatenate_banks(banks, kernel_size=kernel)), None
+        return self._replicate_for_groups(concatenate_banks(banks, kernel_size=kernel)), labels

@@ -199,6 +199,23 @@ class KMeansConv(BaseConv):
     def _spatial_ndim(self):
         return len(check_kernel_size(self.kernel_size))
 
+    def _planned_bank(self, n_channels):
+        return check_int(self.n_filters, "n_filters", min_val=1), check_kernel_size(
+            self.kernel_size
+        )
+
+    def _cost_dict(self, spatial, out, kernel, cg, n_filters, n_sets, has_bias, rank):
+        """The products of the fused transform: each patch row, with one or two extra
+        entries, times the folded matrix, and for the triangle encoding with
+        whitening the whitened norm of the patch (``patch_dim**2``)."""
+        cost = super()._cost_dict(spatial, out, kernel, cg, n_filters, n_sets, has_bias, rank)
+        K = math.prod(kernel) * cg
+        extra = 2 if self.encoding == "triangle" else 1
+        norm = K * K if self.encoding == "triangle" and self.whiten else 0
+        cost["params"] = (K + extra) * n_filters + norm
+        cost["multiply_adds"] = math.prod(out) * ((K + extra) * n_filters + norm)
+        return cost
+
     # --- fit --------------------------------------------------------------------
     def _check_family_params(self):
         check_int(self.n_filters, "n_filters", min_val=1)

@@ -7,7 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._dask import dask_aware
 from ._base import MapsTransformerMixin
-from ._maps import FeatureMaps, is_variable_size, map_batches, stack_batches
+from ._maps import map_like_input
 from ._docs import fill_doc
 from ._validation import (
     check_batch_size,
@@ -19,7 +19,6 @@ from ._validation import (
     check_n_jobs,
     check_option,
     implied_ndim,
-    restore_layout,
 )
 
 __all__ = ["LocalContrastNorm"]
@@ -221,22 +220,10 @@ class LocalContrastNorm(MapsTransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_channels_in_")
         Xv, layout = self._check_input(X, reset=False)
         func = self._batch_func(self._windows(layout.spatial_ndim))
-        if isinstance(Xv, FeatureMaps):
-            return FeatureMaps(
-                Xv,
-                func,
-                out_spatial=None if Xv.variable_size else Xv.shape[1:-1],
-                n_channels=self.n_channels_in_,
-                dtype=Xv.dtype,
-                batch_size=Xv.batch_size,
-                n_jobs=Xv.n_jobs,
-            )
-        if is_variable_size(Xv):
-            parts = map_batches(Xv, func, batch_size=self.batch_size, n_jobs=self.n_jobs)
-            return restore_layout([p[0] for p in parts], layout)
-        # batches written into one array: the output is held once, not twice
-        out = stack_batches(Xv, func, batch_size=self.batch_size, n_jobs=self.n_jobs)
-        return restore_layout(out, layout)
+        return map_like_input(
+            Xv, layout, func, n_channels=self.n_channels_in_, batch_size=self.batch_size,
+            n_jobs=self.n_jobs,
+        )
 
     def _batch_func(self, windows):
         subtractive, divisive = self.subtractive, self.divisive

@@ -22,6 +22,7 @@ __all__ = [
     "map_batches",
     "stack_batches",
     "materialize",
+    "map_like_input",
     "n_samples",
     "is_variable_size",
 ]
@@ -333,3 +334,32 @@ def materialize(maps):
         parts = list(maps.iter_batches())
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
     return np.asarray(maps)
+
+
+def map_like_input(Xv, layout, func, *, n_channels, batch_size, n_jobs):
+    """Apply ``func`` (a batch of maps to maps of the same spatial shape) to validated
+    input, returning the result in the input's kind and layout.
+
+    FeatureMaps give lazy FeatureMaps (with their own batch size and threads),
+    lists of samples of different sizes give lists, arrays give one array (the
+    batches written into it, so the output is held once). ``layout`` is the
+    :class:`skconv._validation.InputLayout` of the input.
+    """
+    from ._validation import restore_layout  # the validation layer builds on this module
+
+    if isinstance(Xv, FeatureMaps):
+        return FeatureMaps(
+            Xv,
+            func,
+            out_spatial=None if Xv.variable_size else Xv.shape[1:-1],
+            n_channels=n_channels,
+            dtype=Xv.dtype,
+            batch_size=Xv.batch_size,
+            n_jobs=Xv.n_jobs,
+        )
+    if is_variable_size(Xv):
+        parts = map_batches(Xv, func, batch_size=batch_size, n_jobs=n_jobs)
+        return restore_layout([p[0] for p in parts], layout)
+    return restore_layout(
+        stack_batches(Xv, func, batch_size=batch_size, n_jobs=n_jobs), layout
+    )

@@ -11,11 +11,14 @@ import numpy as np
 
 from ._base import BaseConv
 from ._docs import fill_doc
+from ._maps import is_variable_size
 from ._patches import (
     fold_whitening,
     iter_patches,
     normalize_and_whiten,
+    resolve_norm_eps,
     sample_patches,
+    sample_patches_by_set,
     sampling_batch,
 )
 from ._stats import RunningMoments
@@ -70,6 +73,7 @@ class PCAConv(BaseConv):
         Seed of the patch draw.
     %(conv_geometry)s
     %(groups_bank)s
+    %(separable)s
     %(flip)s
     %(encoding)s
     %(conv_io)s
@@ -87,6 +91,7 @@ class PCAConv(BaseConv):
         Average of the mean-removed patches.
     n_patches_ : int
         Patches the components were computed from.
+    %(separable_attributes)s
     %(conv_attributes)s
 
     See Also
@@ -127,6 +132,7 @@ class PCAConv(BaseConv):
         padding="valid",
         dilation=1,
         groups=1,
+        separable=None,
         flip=False,
         encoding=None,
         alpha=0.0,
@@ -143,6 +149,7 @@ class PCAConv(BaseConv):
         self.padding = padding
         self.dilation = dilation
         self.groups = groups
+        self.separable = separable
         self.flip = flip
         self.encoding = encoding
         self.alpha = alpha
@@ -153,6 +160,10 @@ class PCAConv(BaseConv):
 
     def _spatial_ndim(self):
         return len(check_kernel_size(self.kernel_size))
+
+    def _planned_bank(self, n_channels):
+        n_filters = check_int(self.n_filters, "n_filters", min_val=1)
+        return n_filters * self._groups, check_kernel_size(self.kernel_size)
 
     def _fit_filters(self, X, y):
         kernel = check_kernel_size(self.kernel_size)
@@ -204,6 +215,16 @@ class PatchConv(BaseConv):
     patches, contrast-normalized and whitened, followed by a soft-threshold
     encoding and pooling, is a strong single-layer feature extractor.
 
+    With ``sharing="local"`` (or ``"tiled"``) every output position (or tile
+    position) learns its own dictionary, from the patches at its own positions
+    only: for aligned images (centred digits, cropped faces) the filters of the
+    eye region are drawn from eyes. Each kernel set is then learned as a shared
+    PatchConv would learn it from ``n_patches`` patches of its positions (all of
+    them when there are fewer: at most ``n_samples`` per position for local
+    weights), normalized with one ``norm_eps`` and whitened on its own; a set
+    whose patches hold fewer than ``n_filters`` with contrast (a corner of blank
+    background) keeps zero filters for the rest.
+
     Fitting draws ``n_patches`` patches at random (at the positions the
     convolution visits), optionally contrast-normalizes each (remove its
     mean, divide by ``sqrt(var + norm_eps)``), optionally ZCA-whitens them
@@ -250,6 +271,8 @@ class PatchConv(BaseConv):
         Seed of the patch draw and of the choice of the dictionary.
     %(conv_geometry)s
     %(groups_bank)s
+    %(sharing)s
+    %(separable)s
     %(flip)s
     %(encoding)s
     %(conv_io)s
@@ -258,7 +281,8 @@ class PatchConv(BaseConv):
     ----------
     patches_ : ndarray of shape (n_filters, *kernel_size, n_channels // groups)
         The dictionary: chosen patches, normalized and whitened as asked, unit
-        norm (float64).
+        norm (float64); with tiled or local weights one dictionary per kernel
+        set, ``(*sets, n_filters, *kernel_size, n_channels)``.
     filters_ : ndarray of shape (n_filters * groups, *kernel_size, n_channels // groups)
         The filters convolved: ``patches_`` with the whitening folded in
         (``patches_`` itself when ``whiten=False``), ``groups`` copies.
@@ -266,11 +290,14 @@ class PatchConv(BaseConv):
         ``-(W d) . mu`` of the folded whitening; None when ``whiten=False``.
     whitening_ : ndarray of shape (patch_dim, patch_dim) or None
         The symmetric ZCA matrix fitted on the normalized patches (flattened);
-        None when ``whiten=False``, as for :class:`skconv.KMeansConv`.
+        None when ``whiten=False``, as for :class:`skconv.KMeansConv`. With tiled
+        or local weights ``(*sets, patch_dim, patch_dim)``.
     patch_mean_ : ndarray of shape (patch_dim,) or None
-        The mean of the normalized patches removed before whitening.
+        The mean of the normalized patches removed before whitening
+        (``(*sets, patch_dim)`` with tiled or local weights).
     norm_eps_ : float
         The variance regularizer used (``norm_eps`` resolved).
+    %(separable_attributes)s
     %(conv_attributes)s
 
     See Also
@@ -297,6 +324,14 @@ class PatchConv(BaseConv):
     >>> norms = np.linalg.norm(conv.patches_.reshape(16, -1), axis=1)
     >>> bool(np.allclose(norms, 1))
     True
+
+    One dictionary of 4 patches per output position of the 8x8 digits:
+
+    >>> local = PatchConv(4, 3, sharing="local", n_patches=500, random_state=0).fit(X)
+    >>> local.patches_.shape
+    (6, 6, 4, 3, 3, 1)
+    >>> local.transform(X).shape
+    (1797, 6, 6, 4)
     """
 
     def __init__(
@@ -314,6 +349,9 @@ class PatchConv(BaseConv):
         padding="valid",
         dilation=1,
         groups=1,
+        sharing="shared",
+        tile_shape=None,
+        separable=None,
         flip=False,
         encoding=None,
         alpha=0.0,
@@ -334,6 +372,9 @@ class PatchConv(BaseConv):
         self.padding = padding
         self.dilation = dilation
         self.groups = groups
+        self.sharing = sharing
+        self.tile_shape = tile_shape
+        self.separable = separable
         self.flip = flip
         self.encoding = encoding
         self.alpha = alpha
@@ -345,6 +386,13 @@ class PatchConv(BaseConv):
     def _spatial_ndim(self):
         return len(check_kernel_size(self.kernel_size))
 
+    def _planned_bank(self, n_channels):
+        n_filters = check_int(self.n_filters, "n_filters", min_val=1)
+        return n_filters * self._groups, check_kernel_size(self.kernel_size)
+
+    def _planned_bias(self):
+        return check_bool(self.whiten, "whiten")
+
     def _fit_filters(self, X, y):
         kernel = check_kernel_size(self.kernel_size)
         n_filters = check_int(self.n_filters, "n_filters", min_val=1)
@@ -354,37 +402,86 @@ class PatchConv(BaseConv):
                 f"n_patches={n_patches} must be at least n_filters={n_filters}: the "
                 "dictionary is chosen among the drawn patches."
             )
-        normalize = check_bool(self.normalize, "normalize")
-        whiten = check_bool(self.whiten, "whiten")
+        check_bool(self.normalize, "normalize")
+        check_bool(self.whiten, "whiten")
         check_float(self.norm_eps, "norm_eps", min_val=0.0, options=("auto",))
-        whiten_eps = check_float(self.whiten_eps, "whiten_eps", min_val=0.0)
+        check_float(self.whiten_eps, "whiten_eps", min_val=0.0)
         c = self._channels_per_group()
         self._check_kernel_fits(kernel)
+        sets = self._kernel_sets(kernel)
         rng = check_random_state(self.random_state)
-        P = sample_patches(
-            X, kernel, n_patches, rng, stride=self._stride, padding=self.padding,
-            dilation=self._dilation, groups=self._groups,
+        geometry = dict(stride=self._stride, padding=self.padding, dilation=self._dilation)
+        if not sets:
+            P = sample_patches(
+                X, kernel, n_patches, rng, groups=self._groups,
+                batch_size=sampling_batch(X, self.batch_size), dtype=self._dtype,
+                **geometry,
+            )
+            D, zca, self.norm_eps_ = self._dictionary(P, self.norm_eps, n_filters, rng)
+            self.patches_ = D.reshape((n_filters,) + kernel + (c,))
+            self.whitening_ = None if zca is None else zca.components_
+            self.patch_mean_ = None if zca is None else zca.mean_
+            filters, offset = fold_whitening(D, zca)
+            bias = None if zca is None else np.tile(-offset, self._groups)
+            return self._replicate_for_groups(filters.reshape(self.patches_.shape)), bias
+        if is_variable_size(X):
+            raise ValueError(
+                f"PatchConv with sharing={self.sharing!r} learns a dictionary per position "
+                "and needs samples of one spatial size, got samples of different sizes."
+            )
+        parts = sample_patches_by_set(
+            X, kernel, n_patches, rng, sets=sets,
             batch_size=sampling_batch(X, self.batch_size), dtype=self._dtype,
+            **geometry,
         )
-        has_contrast = np.ptp(P, axis=1) > 0
-        candidates = np.flatnonzero(has_contrast)
-        if len(candidates) < n_filters:
+        # one norm_eps for every set: "auto" from the range of all the patches
+        drawn = [p for p in parts if len(p)]
+        bounds = np.array([min(p.min() for p in drawn), max(p.max() for p in drawn)])
+        norm_eps = resolve_norm_eps(self.norm_eps, bounds)
+        learned = [self._dictionary(P, norm_eps, n_filters, rng, strict=False) for P in parts]
+        K = math.prod(kernel) * c
+        self.norm_eps_ = norm_eps
+        self.patches_ = np.stack([D for D, _, _ in learned]).reshape(
+            sets + (n_filters,) + kernel + (c,)
+        )
+        folded = [fold_whitening(D, zca) for D, zca, _ in learned]
+        filters = np.stack([f for f, _ in folded]).reshape(self.patches_.shape)
+        if not self.whiten:
+            self.whitening_ = self.patch_mean_ = None
+            return filters, None
+        self.whitening_ = np.stack([z.components_ for _, z, _ in learned]).reshape(sets + (K, K))
+        self.patch_mean_ = np.stack([z.mean_ for _, z, _ in learned]).reshape(sets + (K,))
+        return filters, -np.stack([o for _, o in folded]).reshape(sets + (n_filters,))
+
+    def _dictionary(self, P, norm_eps, n_filters, rng, *, strict=True):
+        """Normalize and whiten the patches ``P``; choose ``n_filters`` with contrast.
+
+        Returns the unit-norm dictionary ``(n_filters, patch_dim)``, the fitted ZCA
+        (or None) and the resolved ``norm_eps``. With ``strict=False`` too few patches
+        with contrast leave zero rows instead of raising.
+        """
+        K = P.shape[1]
+        candidates = np.flatnonzero(np.ptp(P, axis=1) > 0) if len(P) else np.zeros(0, int)
+        if strict and len(candidates) < n_filters:
             raise ValueError(
                 f"only {len(candidates)} of the {len(P)} drawn patches have any contrast "
                 f"(are not constant), fewer than n_filters={n_filters}; draw more "
                 "patches (n_patches) or ask for fewer filters."
             )
-        if whiten and len(P) < 2:
-            raise ValueError(f"n_patches must be at least 2 to whiten, got {len(P)} patch.")
-        P, self.norm_eps_, zca = normalize_and_whiten(
-            P, normalize=normalize, norm_eps=self.norm_eps, whiten=whiten, whiten_eps=whiten_eps
+        if self.whiten and len(P) < 2:
+            if strict:
+                raise ValueError(
+                    f"n_patches must be at least 2 to whiten, got {len(P)} patch."
+                )
+            # too few patches at this position to estimate a whitening: identity
+            P = np.concatenate([P, np.zeros((2 - len(P), K))])
+        P, norm_eps, zca = normalize_and_whiten(
+            P, normalize=self.normalize, norm_eps=norm_eps, whiten=self.whiten,
+            whiten_eps=self.whiten_eps,
         )
         chosen = candidates[rng.permutation(len(candidates))[:n_filters]]
-        D = P[chosen] if zca is None else zca.transform(P[chosen])
-        D /= np.linalg.norm(D, axis=1, keepdims=True)
-        self.patches_ = D.reshape((n_filters,) + kernel + (c,))
-        self.whitening_ = None if zca is None else zca.components_
-        self.patch_mean_ = None if zca is None else zca.mean_
-        filters, offset = fold_whitening(D, zca)
-        bias = None if zca is None else np.tile(-offset, self._groups)
-        return self._replicate_for_groups(filters.reshape(self.patches_.shape)), bias
+        D = np.zeros((n_filters, K))
+        if len(chosen):
+            rows = P[chosen] if zca is None else zca.transform(P[chosen])
+            D[: len(chosen)] = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+        return D, zca, norm_eps

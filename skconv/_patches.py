@@ -21,6 +21,7 @@ from ._zca import ZCA
 __all__ = [
     "iter_patches",
     "sample_patches",
+    "sample_patches_by_set",
     "sampling_batch",
     "normalize_patches",
     "resolve_norm_eps",
@@ -117,16 +118,9 @@ def iter_patches(
             flat = np.sort(sample_without_replacement(total, n_patches, random_state=rng))
         virtual, pos = np.divmod(flat, per)
         sample, group = np.divmod(virtual, groups)
-        unique = np.unique(sample)
-        for start in range(0, len(unique), batch_size):
-            chunk = unique[start : start + batch_size]
-            lo = np.searchsorted(sample, chunk[0], side="left")
-            hi = np.searchsorted(sample, chunk[-1], side="right")
-            local = np.searchsorted(chunk, sample[lo:hi])
-            out_idx = np.unravel_index(pos[lo:hi], out)
-            yield _gather(
-                _load(X, chunk, dtype), kernel, local, out_idx, groups, group[lo:hi], **geometry
-            )
+        yield from _gather_sorted(
+            X, kernel, sample, pos, out, groups, group, batch_size, geometry, dtype
+        )
         return
     virtual = np.sort(rng.randint(n_virtual, size=n_patches))
     u = rng.random_sample(n_patches)
@@ -146,6 +140,84 @@ def iter_patches(
             x, kernel, np.zeros(len(sel), dtype=np.intp), np.unravel_index(pos, out),
             groups, group[sel], **geometry,
         )
+
+
+def _gather_sorted(X, kernel, sample, pos, out, groups, group, batch_size, geometry,
+                   dtype=None):
+    """Patches at (``sample``, flat output position ``pos``) of fixed-size samples,
+    ``sample`` sorted, in chunks of ``batch_size`` samples materialized at once (in
+    ``dtype`` when given)."""
+    unique = np.unique(sample)
+    for start in range(0, len(unique), batch_size):
+        chunk = unique[start : start + batch_size]
+        lo = np.searchsorted(sample, chunk[0], side="left")
+        hi = np.searchsorted(sample, chunk[-1], side="right")
+        local = np.searchsorted(chunk, sample[lo:hi])
+        out_idx = np.unravel_index(pos[lo:hi], out)
+        yield _gather(
+            _load(X, chunk, dtype), kernel, local, out_idx, groups, group[lo:hi], **geometry
+        )
+
+
+def sample_patches_by_set(X, kernel_size, n_patches, random_state, *, sets, batch_size=256,
+                          dtype=None, **geometry):
+    """Random patches for each kernel set of a tiled or locally connected layer.
+
+    Kernel set ``t`` (an index of the grid ``sets``) serves the output positions
+    ``p`` with ``p mod sets == t``; ``sets`` equal to the output shape gives one
+    position per set (locally connected). For every set, ``n_patches`` distinct
+    patches are drawn uniformly among those at its positions in all samples (all
+    of them when there are no more). Samples are read once, in index order,
+    ``batch_size`` at a time, so FeatureMaps only compute the samples drawn.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, *spatial, c) or FeatureMaps
+        Validated fixed-size input, channels last.
+    kernel_size : tuple of int
+        Patch spatial shape.
+    n_patches : int
+        Patches per kernel set.
+    random_state : int, RandomState instance or None
+        Seed of the draw.
+    sets : tuple of int
+        Grid of kernel sets, one entry per spatial axis.
+    batch_size : int, default=256
+        Samples materialized at once.
+    dtype : numpy dtype, default=None
+        Dtype the samples are read in (that of the convolution); None keeps theirs.
+    stride, padding, dilation : see :func:`skconv._engine.conv`
+
+    Returns
+    -------
+    list of ndarray of shape (n_t, patch_dim)
+        The float64 patches of every set, sets in C order of the grid.
+    """
+    rng = check_random_state(random_state)
+    kernel = tuple(kernel_size)
+    out = _engine.output_spatial_shape(X.shape[1:-1], kernel, **geometry)
+    n = len(X)
+    grid = np.indices(out).reshape(len(out), -1)
+    set_of = np.ravel_multi_index(tuple(g % t for g, t in zip(grid, sets)), sets)
+    samples, positions, labels = [], [], []
+    for t in range(math.prod(sets)):
+        pos_t = np.flatnonzero(set_of == t)
+        total = n * len(pos_t)
+        m = min(n_patches, total)
+        flat = np.arange(total) if m == total else sample_without_replacement(
+            total, m, random_state=rng
+        )
+        i, k = np.divmod(flat, max(len(pos_t), 1))
+        samples.append(i)
+        positions.append(pos_t[k])
+        labels.append(np.full(m, t))
+    sample, pos, label = (np.concatenate(a) for a in (samples, positions, labels))
+    order = np.argsort(sample, kind="stable")
+    sample, pos, label = sample[order], pos[order], label[order]
+    rows = np.concatenate(list(_gather_sorted(
+        X, kernel, sample, pos, out, 1, np.zeros_like(sample), batch_size, geometry, dtype
+    ))).astype(np.float64)
+    return [rows[label == t] for t in range(math.prod(sets))]
 
 
 def sampling_batch(X, batch_size):

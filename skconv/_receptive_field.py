@@ -18,6 +18,7 @@ from ._grouping import (
 from ._maps import FeatureMaps, is_variable_size, materialize
 from ._docs import fill_doc
 from ._validation import (
+    _check_input_shape,
     check_batch_size,
     check_input,
     check_int,
@@ -140,6 +141,8 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
     >>> out = layer.fit_transform(maps)
     >>> layer.groups_.shape, out.shape
     ((3, 4), (200, 5, 5, 12))
+    >>> layer.cost((6, 6, 16))["output_shape"]
+    (5, 5, 12)
     """
 
     def __init__(
@@ -226,6 +229,51 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
             sum(o.shape[-1] for o in self._group_outputs(Xv))
         )
         return self
+
+    def cost(self, input_shape):
+        """What the layer costs on one sample, before or after fit: the sum of the
+        costs of its groups' layers, each on ``group_size`` channels.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            One sample, ``(*spatial, n_channels)``.
+
+        Returns
+        -------
+        cost : dict
+            ``"params"``, ``"multiply_adds"`` and ``"map_bytes"`` summed over the
+            groups, and ``"output_shape"`` of the concatenated maps (see
+            :meth:`skconv.Conv.cost`).
+        """
+        self._check_params()
+        shape = _check_input_shape(input_shape, None)
+        spatial, c = shape[:-1], shape[-1]
+        if hasattr(self, "estimators_"):
+            if c != self.n_channels_in_:
+                raise ValueError(
+                    f"input_shape must have {self.n_channels_in_} channels as at fit, got {c}."
+                )
+            parts = [est.cost(spatial + (len(ch),))
+                     for est, ch in zip(self.estimators_, self.groups_)]
+        else:
+            n_groups, group_size = check_group_params(
+                c, self.n_groups, self.group_size, self.grouping
+            )
+            template = clone(self._template())
+            if not hasattr(template, "cost"):
+                raise TypeError(
+                    f"estimator must have a cost method (a Conv-family transformer) to "
+                    f"give the layer's cost, got {type(template).__name__}."
+                )
+            parts = [template.cost(spatial + (group_size,))] * n_groups
+        channels = sum(p["output_shape"][-1] for p in parts)
+        return {
+            "params": sum(p["params"] for p in parts),
+            "multiply_adds": sum(p["multiply_adds"] for p in parts),
+            "output_shape": parts[0]["output_shape"][:-1] + (channels,),
+            "map_bytes": sum(p["map_bytes"] for p in parts),
+        }
 
     def _group_outputs(self, Xv):
         # Conv-family transformers return lazy maps: this computes nothing.

@@ -37,6 +37,8 @@ Edge, blob and derivative filters
     :func:`gaussian_derivative_bank`, :func:`leung_malik_bank`.
 Combining banks
     :func:`concatenate_banks`.
+Separable (low-rank) approximation
+    :func:`separable_factors`.
 """
 
 import math
@@ -44,6 +46,7 @@ import math
 import numpy as np
 
 from ._docs import fill_doc
+from ._lowrank import separable_factors
 from ._validation import (
     check_bool,
     check_dtype,
@@ -68,6 +71,7 @@ __all__ = [
     "gaussian_derivative_bank",
     "leung_malik_bank",
     "concatenate_banks",
+    "separable_factors",
     "EDGE_FILTERS",
     "EDGE_FILTERS_1D",
 ]

@@ -21,6 +21,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import skconv
 from skconv import (
     ZCA,
+    ChannelShuffle,
     Conv,
     EdgeConv,
     GaborConv,
@@ -41,9 +42,13 @@ CHECKED = {
         Conv(_W1),
         Conv(_W1, encoding="relu", padding="same", stride=2),
         Conv(_W1, encoding="split", alpha=0.1, dtype=np.float64),
+        Conv(_W1, separable=1, padding="same"),
     ],
     RandomConv: [
         RandomConv(n_filters=4, kernel_size=(3,), padding="same", random_state=0),
+        RandomConv(n_filters=3, kernel_size=(3,), padding="same", sharing="tiled", tile_shape=2,
+                   bias="uniform", random_state=0),
+        RandomConv(n_filters=2, kernel_size=(2,), sharing="local", random_state=0),
         RandomConv(
             n_filters=4, kernel_size=(3,), padding="same", dilations="random",
             bias="uniform", encoding="split", random_state=0,
@@ -70,6 +75,7 @@ CHECKED = {
         LocalContrastNorm(size=5, across_channels=False, mode="constant"),
     ],
     ZCA: [ZCA(), ZCA(eps=0.0)],
+    ChannelShuffle: [ChannelShuffle()],
     ReceptiveFieldConv: [
         ReceptiveFieldConv(RandomConv(3, (3,), padding="same", random_state=0), n_groups=1,
                            group_size=1),
@@ -103,6 +109,7 @@ ND = {
     Pool: (Pool(size=(2, 2), method="max"), (9, 8, 3)),
     LocalContrastNorm: (LocalContrastNorm(size=3), (9, 8, 3)),
     ZCA: (ZCA(eps=0.1), (6,)),
+    ChannelShuffle: (ChannelShuffle(groups=3), (9, 8, 3)),
     ReceptiveFieldConv: (
         ReceptiveFieldConv(RandomConv(2, 2, random_state=0), n_groups=2, group_size=2,
                            random_state=0),

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal
 
+from _reference import naive_local
 from skconv import _engine
 from skconv._engine import (
     channel_shuffle,
@@ -571,70 +572,80 @@ def _outer_kernels(factors):
     return full
 
 
+def _full_kernels(factors, cw):
+    """(f, *kernel, cg) kernels of rank-r factors (f, r, k_i) and channel weights (f, r, cg)."""
+    f, r = factors[0].shape[:2]
+    terms = _outer_kernels([fa.reshape(f * r, -1) for fa in factors] + [cw.reshape(f * r, -1)])
+    return terms.reshape((f, r) + terms.shape[1:]).sum(axis=1)
+
+
 @settings(max_examples=40, deadline=None)
-@given(case=conv_cases(groups=1), f=st.integers(1, 3), mixed=st.booleans())
-def test_conv_separable_equals_outer_product_kernel(case, f, mixed):
-    x = case["x"]
-    d = x.ndim - 2
-    c = x.shape[-1]
+@given(case=conv_cases(), rank=st.integers(1, 3), ones=st.booleans())
+def test_conv_separable_equals_full_kernel(case, rank, ones):
+    x, groups = case["x"], case["groups"]
+    f, c = case["w"].shape[0], x.shape[-1]
+    cg = c // groups
     rng = np.random.default_rng(7)
     kernel = case["w"].shape[1:-1]
-    factors = [rng.standard_normal((f, k)) for k in kernel]
+    factors = [rng.standard_normal((f, rank, k)) for k in kernel]
+    cw = rng.standard_normal((f, rank, cg))
+    if ones and cg == 1:
+        cw = np.ones_like(cw)
     geo = {k: case[k] for k in ("stride", "padding", "dilation")}
-    full = _outer_kernels(factors)  # (f, *kernel)
-    x0, factors0 = x.copy(), [fa.copy() for fa in factors]
-    if mixed:
-        cw = rng.standard_normal((f, c))
-        cw0 = cw.copy()
-        y = conv_separable(x, factors, channel_weights=cw, **geo)
-        np.testing.assert_array_equal(cw, cw0)
-        expected = conv(x, full[..., None] * cw.reshape((f,) + (1,) * d + (c,)), **geo)
-    else:
-        y = conv_separable(x, factors, **geo)
-        wt = np.tile(full[..., None], (c,) + (1,) * (d + 1))
-        expected = conv(x, wt, groups=c, **geo)
+    x0, factors0, cw0 = x.copy(), [fa.copy() for fa in factors], cw.copy()
+    y = conv_separable(x, factors, None if ones and cg == 1 else cw, groups=groups, **geo)
+    full = _full_kernels(factors, cw)
+    expected = ref_conv(x, full, case["stride"], _pads_of(case), case["dilation"], groups)
     assert y.shape == expected.shape
     assert y.flags.c_contiguous
     np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-10)
     np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(cw, cw0)
     for fa, fa0 in zip(factors, factors0):
         np.testing.assert_array_equal(fa, fa0)
 
 
-def test_conv_separable_float32_and_errors():
+@pytest.mark.parametrize("groups", [1, 2])
+@pytest.mark.parametrize("kw", [dict(), dict(stride=3, padding="same", dilation=2)])
+def test_conv_separable_long_axes(kw, groups):
+    # axes longer than 4 kernels take im2col (one-channel terms) or tap-by-tap
+    # passes instead of band matrices
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 120, 40, 2))
+    factors = [rng.standard_normal((4, 2, 3)), rng.standard_normal((4, 2, 2))]
+    cw = rng.standard_normal((4, 2, 2 // groups))
+    y = conv_separable(x, factors, cw, groups=groups, **kw)
+    pads = resolve_padding(kw.get("padding", "valid"), (3, 2), stride=kw.get("stride", 1),
+                           dilation=kw.get("dilation", 1), input_spatial=(120, 40))
+    stride = (kw.get("stride", 1),) * 2
+    dilation = (kw.get("dilation", 1),) * 2
+    expected = ref_conv(x, _full_kernels(factors, cw), stride, pads, dilation, groups)
+    np.testing.assert_allclose(y, expected, atol=1e-10)
+
+
+def test_conv_separable_float32_chunks_and_errors(monkeypatch):
     rng = np.random.default_rng(8)
-    x = rng.standard_normal((2, 9, 8, 1)).astype(np.float32)
+    x = rng.standard_normal((5, 9, 8, 1)).astype(np.float32)
     factors = [rng.standard_normal((3, 3)), rng.standard_normal((3, 2))]
     y = conv_separable(x, factors, padding="same")
     assert y.dtype == np.float32
     expected = conv(x.astype(np.float64), _outer_kernels(factors)[..., None], padding="same")
     np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+    # chunks of samples give the same result
+    monkeypatch.setattr(_engine, "_SEPARABLE_BYTES", 1)
+    np.testing.assert_array_equal(conv_separable(x, factors, padding="same"), y)
     with pytest.raises(ValueError, match="factors"):
         conv_separable(x, [rng.standard_normal((3, 3)), rng.standard_normal((2, 2))])
     with pytest.raises(ValueError, match="factors"):
         conv_separable(x, rng.standard_normal((3, 3)))
     with pytest.raises(ValueError, match="channel_weights"):
-        conv_separable(x, factors, channel_weights=np.ones((3, 2)))
+        conv_separable(x, factors, np.ones((3, 2)))
+    with pytest.raises(ValueError, match="channel_weights must be given"):
+        conv_separable(np.zeros((1, 5, 5, 2)), factors)
+    with pytest.raises(ValueError, match="1 term"):
+        conv_separable(x, factors, np.ones((3, 2, 1)))
     with pytest.raises(ValueError, match="x must have 3 dimensions"):
         conv_separable(x, factors[:1])
-
-
-def _naive_local(x, w, stride, pads, dilation):
-    d = x.ndim - 2
-    out_sp = w.shape[:d]
-    kernel = w.shape[d + 1:2 * d + 1]
-    xp = np.pad(x, ((0, 0),) + tuple(pads) + ((0, 0),))
-    y = np.zeros((x.shape[0],) + out_sp + (w.shape[d],))
-    for pos in itertools.product(*[range(o) for o in out_sp]):
-        idx = tuple(
-            slice(pos[i] * stride[i], pos[i] * stride[i] + (kernel[i] - 1) * dilation[i] + 1,
-                  dilation[i])
-            for i in range(d)
-        )
-        patch = xp[(slice(None),) + idx]  # (n, *kernel, c)
-        y[(slice(None),) + pos] = np.tensordot(patch, w[pos], axes=(
-            list(range(1, d + 2)), list(range(1, d + 2))))
-    return y
 
 
 @settings(max_examples=30, deadline=None)
@@ -654,7 +665,7 @@ def test_conv_local(case):
     wl = np.random.default_rng(9).standard_normal(out_sp + w.shape)
     np.testing.assert_allclose(
         conv_local(x, wl, **geo),
-        _naive_local(x, wl, case["stride"], _pads_of(case), case["dilation"]),
+        naive_local(x, wl, case["stride"], _pads_of(case), case["dilation"]),
         rtol=1e-10, atol=1e-10,
     )
     assert d == len(out_sp)
@@ -693,7 +704,7 @@ def test_local_tiled_float32_and_errors():
     y = conv_local(x, wl, padding=((0, 1), (1, 0)), stride=(1, 2))
     assert y.dtype == np.float32 and y.shape == (3, 5, 2, 2)
     np.testing.assert_allclose(
-        y, _naive_local(x.astype(np.float64), wl, (1, 2), ((0, 1), (1, 0)), (1, 1)),
+        y, naive_local(x.astype(np.float64), wl, (1, 2), ((0, 1), (1, 0)), (1, 1)),
         rtol=1e-4, atol=1e-4)
     assert conv_tiled(x, rng.standard_normal((2, 2, 2, 3, 3, 2))).dtype == np.float32
     with pytest.raises(ValueError, match="one filter bank per output position"):

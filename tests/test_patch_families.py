@@ -214,3 +214,37 @@ def test_pca_after_random_layer_in_pipeline(digits):
 # ---------------------------------------------------------------------------
 
 
+
+
+@pytest.mark.parametrize("sharing, extra", [("local", {}), ("tiled", {"tile_shape": (2, 3)})])
+def test_patch_dictionaries_per_position_come_from_their_positions(sharing, extra, digits):
+    X = digits[0][:300]
+    est = PatchConv(5, 3, normalize=False, sharing=sharing, n_patches=40, random_state=0,
+                    **extra).fit(X)
+    out = (6, 6)
+    sets = out if sharing == "local" else extra["tile_shape"]
+    assert est.patches_.shape == sets + (5, 3, 3, 1)
+    assert est.filters_.shape == sets + (5, 3, 3, 1) and est.bias_ is None
+    view = np.lib.stride_tricks.sliding_window_view(X, (3, 3), axis=(1, 2))  # (n, 6, 6, 3, 3)
+    for t in np.ndindex(*sets):
+        # the patches at the positions of this kernel set, unit norm
+        rows = view[(slice(None),) + tuple(slice(ti, None, s) for ti, s in zip(t, sets))]
+        rows = rows.reshape(-1, 9)
+        rows = rows[np.ptp(rows, axis=1) > 0]
+        rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+        D = est.patches_[t].reshape(5, -1)
+        kept = np.linalg.norm(D, axis=1) > 0
+        rows_in(np.round(D[kept], 10), np.round(rows, 10))
+    # positions of blank background keep zero filters rather than failing
+    assert np.all(np.isfinite(np.asarray(est.transform(X[:5]))))
+
+
+def test_local_patch_dictionaries_classify_aligned_digits(digits):
+    X_train, X_test, y_train, y_test = digits
+    model = Pipeline([
+        ("conv", PatchConv(8, 3, whiten=True, sharing="local", encoding="split", alpha=0.25,
+                           n_patches=1000, random_state=0)),
+        ("pool", Pool(grid=2)),
+        ("clf", LogisticRegression(max_iter=2000)),
+    ])
+    assert model.fit(X_train, y_train).score(X_test, y_test) > 0.9
