@@ -81,6 +81,13 @@ Vision 43(1), 2001.""",
 A. Dempster, F. Petitjean and G. I. Webb, "ROCKET: exceptionally fast and
 accurate time series classification using random convolutional kernels", Data
 Mining and Knowledge Discovery 34, 2020.""",
+    "ref_minirocket": """\
+A. Dempster, D. F. Schmidt and G. I. Webb, "MINIROCKET: a very fast (almost)
+deterministic transform for time series classification", KDD 2021.""",
+    "ref_multirocket": """\
+C. W. Tan, A. Dempster, C. Bergmeir and G. I. Webb, "MultiRocket: multiple
+pooling operators and transformations for fast and effective time series
+classification", Data Mining and Knowledge Discovery 36, 2022.""",
     "ref_random_features": """\
 K. Jarrett, K. Kavukcuoglu, M. Ranzato and Y. LeCun, "What is the best
 multi-stage architecture for object recognition?", ICCV 2009.""",
