@@ -88,7 +88,8 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
     that need more than the convolution output (k-means' triangle encoding).
 
     Shared parameters: ``stride``, ``padding``, ``dilation``, ``groups``, ``flip``,
-    ``encoding``, ``alpha``, ``input_shape``, ``batch_size``, ``n_jobs``, ``dtype``.
+    ``encoding``, ``alpha``, ``input_shape``, ``channel_axis``, ``batch_size``,
+    ``n_jobs``, ``dtype``.
     """
 
     _extra_encodings = ()
@@ -126,7 +127,7 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
         """Validate ``X`` and bring it to ``(n, *spatial, c)`` (or a list, or FeatureMaps)."""
         Xv, _ = check_input(
             self, X, reset=reset, ndim=self._spatial_ndim(), input_shape=self.input_shape,
-            dtype=self._dtype, check_spatial=True,
+            dtype=self._dtype, check_spatial=True, channel_axis=self.channel_axis,
         )
         return Xv
 

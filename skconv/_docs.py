@@ -42,6 +42,7 @@ alpha : float, default=0.0
 input_shape : tuple of int, default=None
     Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when ``X``
     is given flat as ``(n_samples, n_features)`` (e.g. ``load_digits().data``).
+%(channel_axis)s
 batch_size : int or "auto", default="auto"
     Samples convolved at once; sets the memory used when maps stream. ``"auto"``
     picks the number of samples whose maps take about 16 MB.
@@ -100,6 +101,16 @@ processing", Stanford Artificial Intelligence Project, 1968.""",
     "ref_coates_ng": """\
 A. Coates and A. Y. Ng, "Selecting receptive fields in deep networks", NIPS 2011.""",
 }
+
+DOCS["channel_axis"] = """\
+channel_axis : int, default=-1
+    Axis of the channels in ``X``: ``-1`` reads ``(n_samples, *spatial,
+    n_channels)``, ``1`` reads ``(n_samples, n_channels, *spatial)``, the layout
+    of aeon and sktime for time series (for flat input, the axis in the
+    ``(n_samples, *input_shape)`` array; for a list, as if the samples were
+    stacked). Input without a channel axis and FeatureMaps ignore it. The output
+    is channels-last whatever it is."""
+DOCS["conv_io"] = DOCS["conv_io"].replace("%(channel_axis)s", DOCS["channel_axis"])
 
 DOCS["gaussian_bank_out"] = """\
 ndim : {1, 2, 3}, default=2

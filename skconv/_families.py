@@ -163,6 +163,7 @@ class RandomConv(BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
+        channel_axis=-1,
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
@@ -183,6 +184,7 @@ class RandomConv(BaseConv):
         self.encoding = encoding
         self.alpha = alpha
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype
@@ -437,6 +439,7 @@ class GaborConv(_HandDesignedBank, BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
+        channel_axis=-1,
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
@@ -456,6 +459,7 @@ class GaborConv(_HandDesignedBank, BaseConv):
         self.encoding = encoding
         self.alpha = alpha
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype
@@ -639,6 +643,7 @@ class EdgeConv(_HandDesignedBank, BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
+        channel_axis=-1,
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
@@ -661,6 +666,7 @@ class EdgeConv(_HandDesignedBank, BaseConv):
         self.encoding = encoding
         self.alpha = alpha
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype

@@ -131,6 +131,7 @@ class PCAConv(BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
+        channel_axis=-1,
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
@@ -147,6 +148,7 @@ class PCAConv(BaseConv):
         self.encoding = encoding
         self.alpha = alpha
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype
@@ -318,6 +320,7 @@ class PatchConv(BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
+        channel_axis=-1,
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
@@ -338,6 +341,7 @@ class PatchConv(BaseConv):
         self.encoding = encoding
         self.alpha = alpha
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype

@@ -183,7 +183,8 @@ class Pool(TransformerMixin, BaseEstimator):
     Pooling across groups of consecutive channels (``channel_groups``, maxout-style
     learned invariance) is applied first, and may be used alone with ``size=1``.
 
-    Input is ``(n_samples, *spatial, n_channels)`` (channels last, as Conv outputs),
+    Input is ``(n_samples, *spatial, n_channels)`` (channels last, as Conv outputs;
+    ``channel_axis`` reads other layouts),
     lazy :class:`skconv.FeatureMaps` (consumed batch by batch in bounded memory),
     a list of ``(*spatial, n_channels)`` arrays of different sizes, or a flat 2-D
     array: ``(n_samples, L)`` signals, or any shape with ``input_shape``.
@@ -224,6 +225,7 @@ class Pool(TransformerMixin, BaseEstimator):
         ``(n_samples, n_regions, n_channels)``.
     input_shape : tuple of int, default=None
         Shape ``(*spatial, n_channels)`` of one sample when ``X`` is flat.
+    %(channel_axis)s
     batch_size : int, default=256
         Samples pooled at once when ``X`` is an array (FeatureMaps bring their own).
     n_jobs : int, default=None
@@ -278,6 +280,7 @@ class Pool(TransformerMixin, BaseEstimator):
         channel_method="max",
         flatten=None,
         input_shape=None,
+        channel_axis=-1,
         batch_size=256,
         n_jobs=None,
     ):
@@ -290,6 +293,7 @@ class Pool(TransformerMixin, BaseEstimator):
         self.channel_method = channel_method
         self.flatten = flatten
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
 
@@ -356,7 +360,8 @@ class Pool(TransformerMixin, BaseEstimator):
                 f"{explicit}-D."
             )
         Xv, layout = check_input(
-            self, X, reset=reset, ndim=explicit, input_shape=self.input_shape, dtype="float"
+            self, X, reset=reset, ndim=explicit, input_shape=self.input_shape, dtype="float",
+            channel_axis=self.channel_axis,
         )
         return Xv, layout.spatial_ndim
 

@@ -91,6 +91,7 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         takes about the memory of one clone's batch.
     n_jobs : int, default=None
         Threads over batches when the maps are consumed.
+    %(channel_axis)s
 
     Attributes
     ----------
@@ -152,6 +153,7 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         random_state=None,
         batch_size="auto",
         n_jobs=None,
+        channel_axis=-1,
     ):
         self.estimator = estimator
         self.n_groups = n_groups
@@ -161,6 +163,7 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.batch_size = batch_size
         self.n_jobs = n_jobs
+        self.channel_axis = channel_axis
 
     def _template(self):
         if self.estimator is None:
@@ -180,7 +183,7 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
 
     def _check_input(self, X, *, reset):
         # flat 2-D data is single-channel signals, as for Pool
-        Xv, _ = check_input(self, X, reset=reset, dtype="float")
+        Xv, _ = check_input(self, X, reset=reset, dtype="float", channel_axis=self.channel_axis)
         return Xv
 
     def fit(self, X, y=None):
