@@ -27,6 +27,7 @@ from skconv import (
     KMeansConv,
     LayerwiseStack,
     LocalContrastNorm,
+    MiniRocket,
     PatchConv,
     PCAConv,
     Pool,
@@ -70,6 +71,11 @@ CHECKED = {
         LocalContrastNorm(size=5, across_channels=False, mode="constant"),
     ],
     ZCA: [ZCA(), ZCA(eps=0.0)],
+    MiniRocket: [
+        MiniRocket(84 * 2, random_state=0),
+        MiniRocket(84 * 4, method=("ppv", "mpv"), difference=True, random_state=0,
+                   dtype=np.float64),
+    ],
     ReceptiveFieldConv: [
         ReceptiveFieldConv(RandomConv(3, (3,), padding="same", random_state=0), n_groups=1,
                            group_size=1),
@@ -103,6 +109,7 @@ ND = {
     Pool: (Pool(size=(2, 2), method="max"), (9, 8, 3)),
     LocalContrastNorm: (LocalContrastNorm(size=3), (9, 8, 3)),
     ZCA: (ZCA(eps=0.1), (6,)),
+    MiniRocket: (MiniRocket(84 * 2, method=("ppv", "lspv"), random_state=0), (30, 3)),
     ReceptiveFieldConv: (
         ReceptiveFieldConv(RandomConv(2, 2, random_state=0), n_groups=2, group_size=2,
                            random_state=0),
