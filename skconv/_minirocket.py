@@ -32,6 +32,7 @@ from ._validation import (
     check_n_jobs,
     check_options,
     check_random_state,
+    effective_n_jobs,
 )
 
 __all__ = ["MiniRocket", "KERNELS", "fit_dilations", "quantile_levels"]
@@ -580,6 +581,8 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         if isinstance(Xv, list):
             return self._transform_list(Xv, lengths)
         batch = self._batch_size(int(lengths.max()))
+        if self.batch_size == "auto":  # at least one batch per thread
+            batch = max(1, min(batch, -(-len(Xv) // effective_n_jobs(self.n_jobs))))
         if isinstance(Xv, FeatureMaps):
             return stack_batches(Xv, self._features)
         return stack_batches(Xv, self._features, batch_size=batch, n_jobs=self.n_jobs)
