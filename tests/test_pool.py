@@ -253,3 +253,13 @@ def test_sequence_statistics_need_signals():
         Pool(method=("ppv", "median")).fit(np.zeros((2, 5, 1)))
     # ppv and mpv are defined on any region
     assert Pool(method=("ppv", "mpv")).fit_transform(np.ones((2, 4, 4, 1))).shape == (2, 8)
+
+
+def test_octant_pooling_of_volumes_matches_direct_sums():
+    x = np.random.default_rng(8).standard_normal((2, 5, 6, 7, 3))
+    out = Pool(grid=(2, 2, 2), method=("sum", "max")).fit_transform(x).reshape(2, 8, 2, 3)
+    bounds = [_region_bounds(s, 2) for s in (5, 6, 7)]
+    for r, (i, j, k) in enumerate(np.ndindex(2, 2, 2)):
+        region = x[:, slice(*bounds[0][i]), slice(*bounds[1][j]), slice(*bounds[2][k])]
+        np.testing.assert_allclose(out[:, r, 0], region.sum(axis=(1, 2, 3)))
+        np.testing.assert_allclose(out[:, r, 1], region.max(axis=(1, 2, 3)))
