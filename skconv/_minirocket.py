@@ -49,12 +49,17 @@ for _a, _b in combinations(range(9), 2):
         _first = _PAIRS[-1][2] + _PAIRS[-1][3] if _PAIRS else 0
         _PAIRS.append((_a, _b, _first, 8 - _b))
 del _a, _b, _first
-_BLOCK = 7  # kernels thresholded together (a pair's kernels; blocks of the GEMM path)
+_BLOCK = 7  # kernels per group of the matrix-product path (multichannel signals)
 # Positions counted at once in uint8 (the sums must stay below 256). Longer runs
-# measured faster, as each numpy call then does more (ACSF1, 1,460 positions:
-# 0.99 s with 255, 1.40 s with 128, 2.64 s with 32).
+# measured faster, as each numpy call then does more (ACSF1, 1,460 positions,
+# fit + transform on one thread: 0.99 s with 255, 1.40 s with 128, 2.64 s with 32).
 _MAX_RUN = 255
-_AUTO_ELEMENTS = 2**15  # positions x signals of one block: 128 kB of float32
+# Groups of kernels are thresholded together up to this many bytes of 0/1 values
+# (fewer, larger numpy calls; 2 MB measured faster than 1 or 8 MB).
+_MASK_BYTES = 2**21
+# "auto" batches: about this many positions x signals per block, and masks of at
+# most _AUTO_MASK_BYTES for a group of _BLOCK kernels.
+_AUTO_ELEMENTS = 2**15
 _AUTO_MASK_BYTES = 2**23
 
 
@@ -110,6 +115,19 @@ class _Representation:
     def n_thresholds(self):
         return 84 * int(self.counts.sum())
 
+    def plan(self, di, mode, kmax, multichannel):
+        """The blocks of kernels of one dilation (see :func:`_plan`), built once."""
+        plans = self.__dict__.setdefault("_plans", {})
+        key = (di, mode, kmax, multichannel)
+        if key not in plans:
+            plans[key] = _plan(self.biases, di, mode, kmax, multichannel)
+        return plans[key]
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_plans", None)  # rebuilt on demand
+        return state
+
 
 def _pad_positions(x, lengths, dtype):
     """``(B, L, c)`` signals (or a list of ``(L_i, c)``) as zero-padded ``(c, Lmax, B)``."""
@@ -130,8 +148,9 @@ def _difference(xt, lengths):
     return d
 
 
-def _conv_rows(y, lengths, dilation, dtype):
-    """Every kernel ``j`` applied at ``dilation`` to row ``j`` of ``y`` (84, L).
+def _conv_rows(y, dilation, dtype):
+    """Every kernel ``j`` applied at ``dilation`` to row ``j`` of ``y`` (84, L), rows
+    zero past their signal's end.
 
     The outputs have the length of the input ("same" zero padding), as MiniRocket
     fits its biases on.
@@ -139,13 +158,19 @@ def _conv_rows(y, lengths, dilation, dtype):
     pad = 4 * dilation
     n, L = y.shape
     yp = np.zeros((n, L + 2 * pad), dtype=dtype)
-    for i in range(n):
-        yp[i, pad : pad + lengths[i]] = y[i, : lengths[i]]
+    yp[:, pad : pad + L] = y
     out = np.zeros((n, L), dtype=dtype)
     w = _WEIGHTS.astype(dtype)
     for k in range(9):
         out += w[:, k, None] * yp[:, k * dilation : k * dilation + L]
     return out
+
+
+def _transpose_into(dst, src, tile=64):
+    """``dst[...] = src.T`` by tiles of rows that stay in cache (much faster than
+    one strided copy for large arrays)."""
+    for i in range(0, src.shape[0], tile):
+        dst[:, i : i + tile] = src[i : i + tile].T
 
 
 def _count_tree(mask):
@@ -184,10 +209,10 @@ class _Batch:
             buf = self._buffers[name] = np.empty(size, dtype=dtype)
         return buf[:size].reshape(shape)
 
-    def features(self):
-        """(B, n_methods * n_thresholds), statistic-major."""
+    def features(self, out):
+        """Write the features into ``out`` (B, n_methods * n_thresholds), statistic-major."""
         rep = self.rep
-        out = np.empty((len(self.methods), rep.n_thresholds, self.B), dtype=self.dtype)
+        out = out.reshape(self.B, len(self.methods), rep.n_thresholds)
         start = 0
         dmax = int(rep.dilations.max())
         self.P = 4 * dmax
@@ -197,9 +222,8 @@ class _Batch:
         for di, (d, m) in enumerate(zip(rep.dilations, rep.counts)):
             stats = self._dilation(di, int(d), int(m))
             for s, values in enumerate(stats):
-                out[s, start : start + 84 * m] = values.reshape(84 * m, self.B)
+                _transpose_into(out[:, s, start : start + 84 * m], values.reshape(84 * m, self.B))
             start += 84 * m
-        return out.reshape(-1, self.B).T
 
     # --- regions ---------------------------------------------------------------
     def _regions(self, pad):
@@ -222,9 +246,7 @@ class _Batch:
     def _dilation(self, di, d, m):
         rep, pad = self.rep, 4 * d
         regions = self._regions(pad)
-        bias = rep.biases[di]
         ppv_only = self.methods == ("ppv",)
-        sums = None
         if ppv_only:
             counts = np.zeros((84, m, self.B), dtype=np.int32)
             chunks = list(self._chunks(pad, min(self.L, _MAX_RUN)))
@@ -245,52 +267,38 @@ class _Batch:
                     states.append((t >= lo[None]) & (t < hi[None]))  # (n, B)
             if states[0] is None and states[1] is None:
                 continue
-            taps = self._taps(d, s, e, weights)
-            for j0, nc in self._blocks():
-                for sel, half_of in self._selection(di, j0, nc, states):
-                    C = taps(sel)  # (k, n, B)
-                    js = np.arange(84)[sel]
-                    for k, h in enumerate(half_of):
-                        inside = states[h]
-                        if inside is not True:
-                            np.copyto(C[k], -np.inf, where=~inside)
-                    b = bias[js]
-                    if ppv_only:
-                        mask = self._buffer("mask", (len(js), m, n, self.B), bool)
-                        np.greater(C[:, None], b[:, :, None, None], out=mask)
-                        counts[sel] += _count_tree(mask)
-                    else:
-                        z = C[:, None] - b[:, :, None, None]
-                        part = positive_sums(z, (2,), self.methods)
-                        for key, value in part.items():
-                            sums.setdefault(key, np.zeros((84, m, self.B), value.dtype))
-                            sums[key][js] = value
+            mode = 2 if states[0] is None else 1 if states[1] is None else 0
+            kmax = int(np.clip(_MASK_BYTES // (m * n * self.B), 1, 84))
+            outputs = self._taps(d, s, e, weights)
+            for block in rep.plan(di, mode, kmax, self.c > 1):
+                js, halves = block.kernels, block.halves
+                C = outputs(block)  # (k, n, B)
+                for h in (0, 1):
+                    if states[h] is not None and states[h] is not True:
+                        for r in np.flatnonzero(halves == h):
+                            np.copyto(C[r], -np.inf, where=~states[h])
+                if ppv_only:
+                    mask = self._buffer("mask", (len(js), m, n, self.B), bool)
+                    np.greater(C[:, None], block.bias, out=mask)
+                    counts[js] += _count_tree(mask)
+                else:
+                    part = positive_sums(C[:, None] - block.bias, (2,), self.methods)
+                    for key, value in part.items():
+                        sums.setdefault(key, np.zeros((84, m, self.B), value.dtype))
+                        sums[key][js] = value
         half = (np.arange(84) + di) % 2  # 0: whole output, 1: its unpadded part
         lo = np.stack([r[0] for r in regions])[half][:, None, :]  # (84, 1, B)
         length = np.stack([r[1] - r[0] for r in regions])[half][:, None, :]
         if ppv_only:
-            return [(counts / length).astype(self.dtype)]
+            ppv = np.empty(counts.shape, dtype=self.dtype)
+            # Counts and lengths below 2**24 are exact in float32, and their float32
+            # quotient is the float64 quotient rounded to float32 (the mean of the
+            # 0/1 values): it is never close enough to a float32 midpoint for the
+            # double rounding to differ.
+            np.divide(counts, length.astype(self.dtype), out=ppv, dtype=self.dtype,
+                      casting="unsafe")
+            return [ppv]
         return positive_statistics(sums, self.methods, length, offset=lo, dtype=self.dtype)
-
-    def _blocks(self):
-        if self.c == 1:
-            return [(j0, nc) for _, _, j0, nc in _PAIRS]
-        return [(j0, min(_BLOCK, 84 - j0)) for j0 in range(0, 84, _BLOCK)]
-
-    @staticmethod
-    def _selection(di, j0, nc, states):
-        """The kernels of ``j0 .. j0+nc-1`` to compute in this chunk, as slices,
-        with the half of each: kernel ``j`` uses half ``(di + j) % 2``."""
-        need = [states[0] is not None, states[1] is not None]
-        if all(need):
-            halves = [(di + j) % 2 for j in range(j0, j0 + nc)]
-            return [(slice(j0, j0 + nc), halves)]
-        h = 0 if need[0] else 1
-        first = j0 + ((h - di - j0) % 2)
-        if first >= j0 + nc:
-            return []
-        sel = slice(first, j0 + nc, 2)
-        return [(sel, [h] * len(range(first, j0 + nc, 2)))]
 
     def _weights(self, di):
         # (84, 9 * c): kernel weights on the channels of each kernel's combination
@@ -298,38 +306,89 @@ class _Batch:
         return (_WEIGHTS.astype(self.dtype)[:, :, None] * combo[:, None, :]).reshape(84, -1)
 
     def _taps(self, d, s, e, weights):
-        """A function giving the outputs of a slice of kernels on positions s..e-1."""
+        """A function giving the outputs of a block of kernels on positions s..e-1."""
         P, n, B = self.P, e - s, self.B
         rows = [slice(P + s + (k - 4) * d, P + e + (k - 4) * d) for k in range(9)]
-        shape = (n, B)
         if weights is not None:
             G = np.stack([self.xp[:, r] for r in rows]).reshape(9 * self.c, n * B)
 
-            def products(sel):
-                w = weights[sel]
-                out = self._buffer("outputs", (len(w), n * B), self.dtype)
-                return np.matmul(w, G, out=out).reshape((-1,) + shape)
+            def products(block):
+                out = self._buffer("outputs", (len(block.kernels), n * B), self.dtype)
+                np.matmul(weights[block.kernels], G, out=out)
+                return out.reshape(-1, n, B)
 
             return products
-        V = [self.xp[0][r] for r in rows]
-        V3 = [self.x3[0][r] for r in rows]
-        S = V[0] + V[1]
+        V = [self.xp[0, r] for r in rows]
+        V3 = [self.x3[0, r] for r in rows]
+        S = self._buffer("S", (n, B), self.dtype)
+        np.add(V[0], V[1], out=S)
         for v in V[2:]:
             S += v
-        U = np.stack([v3 - S for v3 in V3])  # (9, *shape): 3 x_c - S
-        pairs = {}
+        U = self._buffer("U", (9, n, B), self.dtype)
+        for k in range(9):
+            np.subtract(V3[k], S, out=U[k])  # 3 x_k - S
+        pair = self._buffer("pair", (n, B), self.dtype)
 
-        def outputs(sel):
-            js = np.arange(84)[sel]
-            a, b, c = KERNELS[js[0]]
-            if (a, b) not in pairs:
-                pairs.clear()
-                pairs[(a, b)] = V3[a] + V3[b]
-            third = KERNELS[js, 2]
-            out = self._buffer("outputs", (len(js),) + shape, self.dtype)
-            return np.add(pairs[(a, b)][None], U[third[0] : third[-1] + 1 : sel.step or 1], out=out)
+        def outputs(block):
+            out = self._buffer("outputs", (len(block.kernels), n, B), self.dtype)
+            for a, b, third, start, stop in block.pairs:  # each pair is in one block
+                np.add(V3[a], V3[b], out=pair)
+                np.add(pair[None], U[third], out=out[start:stop])
+            return out
 
         return outputs
+
+
+class _Block:
+    """Kernels thresholded together: their indices, the half of the output each
+    uses, their biases ``(k, m, 1, 1)`` and, for single-channel signals, how their
+    outputs come from the pair sums: ``(a, b, positions of the third 2, rows)``."""
+
+    def __init__(self, kernels, halves, bias, pairs):
+        self.kernels, self.halves, self.bias, self.pairs = kernels, halves, bias, pairs
+
+
+def _plan(biases, di, mode, kmax, multichannel):
+    """The blocks of kernels of dilation ``di``: all kernels (``mode`` 0), those
+    using the whole output (1) or its unpadded part (2), at most ``kmax`` a block
+    (whole pairs of positions for single-channel signals)."""
+    groups = (
+        [(j0, min(_BLOCK, 84 - j0), None) for j0 in range(0, 84, _BLOCK)]
+        if multichannel
+        else [(j0, nc, (a, b)) for a, b, j0, nc in _PAIRS]
+    )
+    blocks, current = [], []
+
+    def close():
+        if current:
+            kernels = np.concatenate([c[0] for c in current])
+            pairs, row = [], 0
+            for js, ab in current:
+                if ab is not None:
+                    third = KERNELS[js, 2]
+                    step = 2 if len(js) > 1 and js[1] - js[0] == 2 else 1
+                    pairs.append((ab[0], ab[1], slice(third[0], third[-1] + 1, step), row,
+                                  row + len(js)))
+                row += len(js)
+            halves = (kernels + di) % 2
+            bias = np.ascontiguousarray(biases[di][kernels][:, :, None, None])
+            blocks.append(_Block(kernels, halves, bias, pairs))
+            current.clear()
+
+    size = 0
+    for j0, nc, ab in groups:
+        js = np.arange(j0, j0 + nc)
+        if mode:
+            js = js[(js + di) % 2 == mode - 1]
+        if not len(js):
+            continue
+        if size and size + len(js) > kmax:
+            close()
+            size = 0
+        current.append((js, ab))
+        size += len(js)
+    close()
+    return blocks
 
 
 @fill_doc
@@ -536,26 +595,34 @@ class MiniRocket(TransformerMixin, BaseEstimator):
             channels = channels.reshape(len(dilations), 84, c)
         examples = rng.randint(len(lengths), size=(len(dilations), 84))
         levels = quantile_levels(84 * int(counts.sum()))
-        samples = _take(Xv, np.unique(examples))
+        used = np.unique(examples)
+        samples = _take(Xv, used)
         biases = []
         start = 0
         for di, (d, m) in enumerate(zip(dilations, counts)):
-            rows, rows_len = [], []
-            for j in range(84):
-                s = samples[examples[di, j]]
+            q = levels[start : start + 84 * m]
+            if isinstance(samples, np.ndarray):  # one length: all rows at once
+                S = samples[np.searchsorted(used, examples[di])]  # (84, L, c)
                 if diff:
-                    s = np.diff(s, axis=0)
-                rows.append(s[:, channels[di, j]].sum(axis=1))
-                rows_len.append(s.shape[0])
-            y = np.zeros((84, max(rows_len)), dtype=self._dtype)
-            for j, r in enumerate(rows):
-                y[j, : len(r)] = r
-            C = _conv_rows(y, rows_len, int(d), self._dtype)
-            b = np.empty((84, m), dtype=self._dtype)
-            for j in range(84):
-                q = levels[start + j * m : start + (j + 1) * m]
-                b[j] = np.quantile(C[j, : rows_len[j]], q)
-            biases.append(b)
+                    S = np.diff(S, axis=1)
+                y = S[:, :, 0] if c == 1 else (S * channels[di][:, None, :]).sum(axis=2)
+                C = _conv_rows(y.astype(self._dtype), int(d), self._dtype)
+                q = q.reshape(84, m)
+                biases.append(np.array([np.quantile(C[j], q[j]) for j in range(84)]))
+            else:
+                rows = []
+                for j in range(84):
+                    s = samples[examples[di, j]]
+                    s = np.diff(s, axis=0) if diff else s
+                    rows.append(s[:, channels[di, j]].sum(axis=1))
+                y = np.zeros((84, max(len(r) for r in rows)), dtype=self._dtype)
+                for j, r in enumerate(rows):
+                    y[j, : len(r)] = r
+                C = _conv_rows(y, int(d), self._dtype)
+                b = np.empty((84, m), dtype=self._dtype)
+                for j, r in enumerate(rows):
+                    b[j] = np.quantile(C[j, : len(r)], q[j * m : (j + 1) * m])
+                biases.append(b)
             start += 84 * m
         return _Representation(name, dilations, counts, biases, channels)
 
@@ -621,13 +688,16 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         if lengths is not None and (lengths == lengths[0]).all():
             x, lengths = np.stack(x), None
         xt = _pad_positions(x, lengths, self._dtype)
-        parts = []
+        out = np.empty((xt.shape[-1], self.n_features_out_), dtype=self._dtype)
+        start = 0
         for rep in self._reps:
             if rep.name == "diff":
                 xt = _difference(xt, lengths)
                 lengths = None if lengths is None else lengths - 1
-            parts.append(_Batch(xt, lengths, rep, self._methods, self._dtype).features())
-        return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+            stop = start + rep.n_thresholds * len(self._methods)
+            _Batch(xt, lengths, rep, self._methods, self._dtype).features(out[:, start:stop])
+            start = stop
+        return out
 
     def get_feature_names_out(self, input_features=None):
         """Names of the features: ``{statistic}_{representation}d{dilation}_k{kernel}_b{bias}``.
@@ -675,9 +745,12 @@ def _lengths(Xv):
 
 
 def _take(Xv, idx):
-    """The samples ``idx`` as a dict ``index -> (L, c) array``."""
+    """The samples ``idx`` (sorted): an array ``(len(idx), L, c)`` when they have one
+    length, else a dict ``index -> (L_i, c) array``."""
     if isinstance(Xv, np.ndarray):
-        return {int(i): Xv[i] for i in idx}
+        return Xv[idx]
+    if isinstance(Xv, FeatureMaps) and not is_variable_size(Xv):
+        return np.asarray(Xv[idx])
     if isinstance(Xv, list):
         return {int(i): Xv[i] for i in idx}
     return {int(i): np.asarray(Xv[int(i)]) for i in idx}
