@@ -61,6 +61,10 @@ _MASK_BYTES = 2**21
 # most _AUTO_MASK_BYTES for a group of _BLOCK kernels.
 _AUTO_ELEMENTS = 2**15
 _AUTO_MASK_BYTES = 2**23
+# Up to this length the biases of all 84 kernels of a dilation are taken in one
+# np.quantile call (GunPoint, 150 values: fit 0.044 s instead of 0.071 s); for
+# longer signals one call per kernel is faster (ACSF1, 1,460: 0.17 s, not 0.6 s).
+_QUANTILES_AT_ONCE = 256
 
 
 def fit_dilations(length, n_per_kernel, max_dilations):
@@ -607,8 +611,14 @@ class MiniRocket(TransformerMixin, BaseEstimator):
                     S = np.diff(S, axis=1)
                 y = S[:, :, 0] if c == 1 else (S * channels[di][:, None, :]).sum(axis=2)
                 C = _conv_rows(y.astype(self._dtype), int(d), self._dtype)
-                q = q.reshape(84, m)
-                biases.append(np.array([np.quantile(C[j], q[j]) for j in range(84)]))
+                if C.shape[1] <= _QUANTILES_AT_ONCE:
+                    # every level on every row at once, then each row's own levels
+                    rows = np.repeat(np.arange(84), m)
+                    b = np.quantile(C, q, axis=1)[np.arange(84 * m), rows].reshape(84, m)
+                else:  # numpy's selection of many levels costs length x levels
+                    q = q.reshape(84, m)
+                    b = np.array([np.quantile(C[j], q[j]) for j in range(84)])
+                biases.append(b)
             else:
                 rows = []
                 for j in range(84):

@@ -110,11 +110,11 @@ def _bias_levels(rocket):
         start += 84 * m
 
 
-@pytest.mark.parametrize("channels", [1, 3])
-def test_biases_are_quantiles_of_the_training_outputs(channels):
+@pytest.mark.parametrize("channels, length", [(1, 40), (3, 40), (1, 300)])
+def test_biases_are_quantiles_of_the_training_outputs(channels, length):
     rng = np.random.default_rng(0)
-    x = _integer_signals(rng, 1, 40, channels)  # one training signal: no random choice
-    rocket = MiniRocket(84 * 5, random_state=0).fit(x)
+    x = _integer_signals(rng, 1, length, channels)  # one training signal: no random choice
+    rocket = MiniRocket(84 * (5 if length < 100 else 2), random_state=0).fit(x)
     for di, d, j, q in _bias_levels(rocket):
         y = x[0][:, rocket.channel_combinations_[0][di, j]].sum(axis=1)
         C = _output(y, j, d).astype(np.float32)
