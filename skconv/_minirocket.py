@@ -252,7 +252,8 @@ class _Batch:
         regions = self._regions(pad)
         ppv_only = self.methods == ("ppv",)
         if ppv_only:
-            counts = np.zeros((84, m, self.B), dtype=np.int32)
+            counts = self._buffer("counts", (84, m, self.B), np.int32)
+            counts[...] = 0
             chunks = list(self._chunks(pad, min(self.L, _MAX_RUN)))
         else:
             sums = {}
@@ -275,14 +276,14 @@ class _Batch:
             kmax = int(np.clip(_MASK_BYTES // (m * n * self.B), 1, 84))
             outputs = self._taps(d, s, e, weights)
             for block in rep.plan(di, mode, kmax, self.c > 1):
-                js, halves = block.kernels, block.halves
+                js, halves = block.where, block.halves
                 C = outputs(block)  # (k, n, B)
                 for h in (0, 1):
                     if states[h] is not None and states[h] is not True:
                         for r in np.flatnonzero(halves == h):
                             np.copyto(C[r], -np.inf, where=~states[h])
                 if ppv_only:
-                    mask = self._buffer("mask", (len(js), m, n, self.B), bool)
+                    mask = self._buffer("mask", (len(block.kernels), m, n, self.B), bool)
                     np.greater(C[:, None], block.bias, out=mask)
                     counts[js] += _count_tree(mask)
                 else:
@@ -294,13 +295,13 @@ class _Batch:
         lo = np.stack([r[0] for r in regions])[half][:, None, :]  # (84, 1, B)
         length = np.stack([r[1] - r[0] for r in regions])[half][:, None, :]
         if ppv_only:
-            ppv = np.empty(counts.shape, dtype=self.dtype)
+            ppv = self._buffer("ppv", counts.shape, self.dtype)
             # Counts and lengths below 2**24 are exact in float32, and their float32
             # quotient is the float64 quotient rounded to float32 (the mean of the
             # 0/1 values): it is never close enough to a float32 midpoint for the
             # double rounding to differ.
-            np.divide(counts, length.astype(self.dtype), out=ppv, dtype=self.dtype,
-                      casting="unsafe")
+            np.copyto(ppv, counts, casting="unsafe")  # faster than a casting divide
+            np.divide(ppv, length.astype(self.dtype), out=ppv)
             return [ppv]
         return positive_statistics(sums, self.methods, length, offset=lo, dtype=self.dtype)
 
@@ -350,6 +351,11 @@ class _Block:
 
     def __init__(self, kernels, halves, bias, pairs):
         self.kernels, self.halves, self.bias, self.pairs = kernels, halves, bias, pairs
+        # every other kernel or all of them in a range: a slice (fancy indexing of
+        # the per-kernel results would copy them)
+        step = int(kernels[1] - kernels[0]) if len(kernels) > 1 else 1
+        regular = (np.diff(kernels) == step).all() if len(kernels) > 1 else True
+        self.where = slice(int(kernels[0]), int(kernels[-1]) + 1, step) if regular else kernels
 
 
 def _plan(biases, di, mode, kmax, multichannel):
