@@ -33,6 +33,7 @@ from ._validation import (
     check_options,
     check_random_state,
     effective_n_jobs,
+    is_int,
 )
 
 __all__ = ["MiniRocket", "KERNELS", "fit_dilations", "quantile_levels"]
@@ -446,7 +447,10 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         (with their own dilations and biases), after those of the signals.
     random_state : int, RandomState instance or None, default=None
         Seeds the channel combinations and the training signals the biases come
-        from. The features do not depend on ``n_jobs`` or ``batch_size``.
+        from, drawn as in the authors' reference code: the same integer seed
+        gives the same features as that code and as aeon's ``MiniRocket`` (up
+        to the rounding of sums in another order). A RandomState gives a seed.
+        The features do not depend on ``n_jobs`` or ``batch_size``.
     input_shape : tuple of int, default=None
         ``(length,)`` or ``(length, n_channels)`` when ``X`` is flat
         multichannel data; flat ``X`` without it is single-channel signals.
@@ -572,11 +576,15 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         self._check_params()
         Xv, lengths = self._check_input(X, reset=True)
         rng = check_random_state(self.random_state)
+        # an int is the seed itself; otherwise a seed is drawn from the generator
+        seed = int(self.random_state) if is_int(self.random_state) else int(
+            rng.randint(np.iinfo(np.int32).max)
+        )
         n_reps = 2 if self.difference else 1
         per_kernel = max(self.n_features // (84 * len(self._methods) * n_reps), 1)
-        reps = [self._fit_representation("raw", Xv, lengths, per_kernel, rng)]
+        reps = [self._fit_representation("raw", Xv, lengths, per_kernel, seed)]
         if self.difference:
-            reps.append(self._fit_representation("diff", Xv, lengths, per_kernel, rng))
+            reps.append(self._fit_representation("diff", Xv, lengths, per_kernel, seed))
         self._reps = reps
         self.dilations_ = [r.dilations for r in reps]
         self.n_thresholds_per_dilation_ = [r.counts for r in reps]
@@ -585,7 +593,7 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         self.n_features_out_ = sum(r.n_thresholds for r in reps) * len(self._methods)
         return self
 
-    def _fit_representation(self, name, Xv, lengths, per_kernel, rng):
+    def _fit_representation(self, name, Xv, lengths, per_kernel, seed):
         diff = name == "diff"
         lengths = lengths - 1 if diff else lengths
         dilations, counts = fit_dilations(
@@ -593,17 +601,21 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         )
         c = self.n_channels_in_
         n_comb = 84 * len(dilations)
+        # The random draws of the authors' reference code, in its order: from the
+        # seed, the channel counts (1 to min(c, 9), exponentially distributed) and
+        # a random subset per combination; from the seed again, one training
+        # signal per combination. So the same integer seed gives the same
+        # features as that code (and as aeon's MiniRocket).
+        channels = np.zeros((n_comb, c), dtype=bool)
         if c == 1:
-            channels = np.ones((len(dilations), 84, 1), dtype=bool)
+            channels[:] = True
         else:
-            # 1 to min(c, 9) channels, exponentially distributed, then a random subset
-            top = np.log2(min(c, 9) + 1)
-            n_ch = np.floor(2 ** rng.uniform(0, top, n_comb)).astype(int)
-            order = np.argsort(rng.random_sample((n_comb, c)), axis=1)
-            channels = np.zeros((n_comb, c), dtype=bool)
-            np.put_along_axis(channels, order, np.arange(c)[None] < n_ch[:, None], axis=1)
-            channels = channels.reshape(len(dilations), 84, c)
-        examples = rng.randint(len(lengths), size=(len(dilations), 84))
+            rng = np.random.RandomState(seed)
+            n_ch = (2 ** rng.uniform(0, np.log2(min(c, 9) + 1), n_comb)).astype(np.int64)
+            for i, k in enumerate(n_ch):
+                channels[i, rng.choice(c, k, replace=False)] = True
+        channels = channels.reshape(len(dilations), 84, c)
+        examples = np.random.RandomState(seed).randint(len(lengths), size=(len(dilations), 84))
         levels = quantile_levels(84 * int(counts.sum()))
         used = np.unique(examples)
         samples = _take(Xv, used)

@@ -121,15 +121,28 @@ def test_biases_are_quantiles_of_the_training_outputs(channels, length):
         np.testing.assert_array_equal(rocket.biases_[0][di][j], np.quantile(C, q))
 
 
-def test_each_bias_comes_from_one_training_signal():
+def test_biases_come_from_the_training_signals_the_seed_draws():
+    # As in the authors' reference code: from the seed, one training signal per
+    # kernel and dilation, dilation-major.
     rng = np.random.default_rng(1)
     x = _integer_signals(rng, 5, 30)
     rocket = MiniRocket(84 * 3, random_state=3).fit(x)
+    drawn = np.random.RandomState(3).randint(5, size=(len(rocket.dilations_[0]), 84))
+    assert len(np.unique(drawn)) > 1
     for di, d, j, q in _bias_levels(rocket):
-        candidates = [
-            np.quantile(_output(x[i, :, 0], j, d).astype(np.float32), q) for i in range(5)
-        ]
-        assert any(np.array_equal(rocket.biases_[0][di][j], c) for c in candidates)
+        C = _output(x[drawn[di, j], :, 0], j, d).astype(np.float32)
+        np.testing.assert_array_equal(rocket.biases_[0][di][j], np.quantile(C, q))
+
+
+def test_channel_combinations_follow_the_published_procedure():
+    x = np.random.default_rng(2).standard_normal((4, 30, 12))
+    rocket = MiniRocket(84 * 3, random_state=5).fit(x)
+    combos = rocket.channel_combinations_[0].reshape(-1, 12)
+    rng = np.random.RandomState(5)
+    counts = (2 ** rng.uniform(0, np.log2(9 + 1), len(combos))).astype(int)
+    for combo, k in zip(combos, counts):
+        assert set(np.flatnonzero(combo)) == set(rng.choice(12, k, replace=False))
+    assert combos.sum(axis=1).max() <= 9
 
 
 @settings(max_examples=12, deadline=None)
@@ -202,6 +215,10 @@ def test_random_state_reproducible_and_seed_dependent():
     assert not np.array_equal(a.transform(x), c.transform(x))
     for combos in a.channel_combinations_[0].reshape(-1, 4):
         assert 1 <= combos.sum() <= 4
+    # a generator instance gives a seed of its own, reproducibly
+    d = MiniRocket(840, random_state=np.random.RandomState(0)).fit(x)
+    e = MiniRocket(840, random_state=np.random.RandomState(0)).fit(x)
+    np.testing.assert_array_equal(d.transform(x), e.transform(x))
 
 
 def test_signals_of_different_lengths():
