@@ -7,14 +7,14 @@ taps), so its output is ``3 * (x_a + x_b + x_c) - (x_0 + ... + x_8)``: for one
 signal, the sum ``S`` of the nine taps and ``U_c = 3 x_c - S`` are computed once
 per dilation, then ``3 (x_a + x_b)`` once per pair of positions, and each of the
 84 outputs is one addition. Multichannel signals sum a random combination of
-channels per kernel (one matrix product per dilation). The thresholds are counted
+channels per kernel: the weights of a block of kernels on all the channels make
+one matrix product with the taps of every channel. The thresholds are counted
 over blocks of at most 255 positions in ``uint8``, with a halving tree of
 additions that each run over the whole batch.
 """
 
-from itertools import combinations
-
 import math
+from itertools import combinations
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -172,8 +172,8 @@ def _conv_rows(y, dilation, dtype):
 
 
 def _transpose_into(dst, src, tile=64):
-    """``dst[...] = src.T`` by tiles of rows that stay in cache (much faster than
-    one strided copy for large arrays)."""
+    """``dst[...] = src.T`` by tiles of rows that stay in cache (faster than one
+    strided copy of a large array)."""
     for i in range(0, src.shape[0], tile):
         dst[:, i : i + tile] = src[i : i + tile].T
 
@@ -181,8 +181,8 @@ def _transpose_into(dst, src, tile=64):
 def _count_tree(mask):
     """Per-signal counts of True in ``mask`` (..., n, B), n <= 255: the rows are
     added pairwise in uint8, halving them until one is left. Every addition runs
-    over whole rows of the batch at once (a long vector), which numpy does much
-    faster than a reduction along the positions."""
+    over whole rows of the batch at once (a long vector), which numpy does faster
+    than a reduction along the positions (ACSF1's transform: 0.42 s against 0.65 s)."""
     u = mask.view(np.uint8)
     n = u.shape[-2]
     while n > 1:
