@@ -182,7 +182,8 @@ def _count_tree(mask):
     """Per-signal counts of True in ``mask`` (..., n, B), n <= 255: the rows are
     added pairwise in uint8, halving them until one is left. Every addition runs
     over whole rows of the batch at once (a long vector), which numpy does faster
-    than a reduction along the positions (ACSF1's transform: 0.42 s against 0.65 s)."""
+    than a reduction along the positions (transform of 100 signals of 1,460 values:
+    0.42 s against 0.65 s)."""
     u = mask.view(np.uint8)
     n = u.shape[-2]
     while n > 1:
