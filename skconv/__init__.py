@@ -11,6 +11,7 @@ from ._families import EdgeConv, GaborConv, RandomConv
 from ._kmeans_conv import KMeansConv
 from ._lcn import LocalContrastNorm
 from ._maps import FeatureMaps
+from ._minirocket import MiniRocket
 from ._grouping import channel_similarity, group_channels
 from ._patch_families import PCAConv, PatchConv
 from ._pool import Pool
@@ -30,6 +31,7 @@ __all__ = [
     "KMeansConv",
     "LayerwiseStack",
     "LocalContrastNorm",
+    "MiniRocket",
     "PCAConv",
     "PatchConv",
     "Pool",

@@ -100,10 +100,10 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
     that need more than the convolution output (k-means' triangle encoding).
 
     Shared parameters: ``stride``, ``padding``, ``dilation``, ``groups``, ``flip``,
-    ``encoding``, ``alpha``, ``input_shape``, ``batch_size``, ``n_jobs``, ``dtype``.
-    Families that offer them also take ``sharing`` and ``tile_shape`` (weights
-    shared, tiled or local) and ``separable`` (rank of the separable
-    approximation); the class attributes below are their values elsewhere.
+    ``encoding``, ``alpha``, ``input_shape``, ``channel_axis``, ``batch_size``,
+    ``n_jobs``, ``dtype``. Families that offer them also take ``sharing`` and
+    ``tile_shape`` (weights shared, tiled or local) and ``separable`` (rank of the
+    separable approximation); the class attributes below are their values elsewhere.
     """
 
     _extra_encodings = ()
@@ -177,7 +177,7 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
         # patch as it is drawn), so a memory-mapped uint8 dataset is never copied whole
         Xv, _ = check_input(
             self, X, reset=reset, ndim=self._spatial_ndim(), input_shape=self.input_shape,
-            dtype=None, check_spatial=True,
+            dtype=None, check_spatial=True, channel_axis=self.channel_axis,
         )
         return Xv
 

@@ -112,6 +112,7 @@ class Conv(BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
+        channel_axis=-1,
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
@@ -129,6 +130,7 @@ class Conv(BaseConv):
         self.encoding = encoding
         self.alpha = alpha
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype

@@ -79,6 +79,7 @@ alpha : float, default=0.0
 input_shape : tuple of int, default=None
     Shape of one sample, ``(*spatial)`` or ``(*spatial, n_channels)``, when ``X``
     is given flat as ``(n_samples, n_features)`` (e.g. ``load_digits().data``).
+%(channel_axis)s
 batch_size : int or "auto", default="auto"
     Samples convolved at once; sets the memory used when maps stream. ``"auto"``
     picks the number of samples whose maps take about 16 MB; a batch whose maps
@@ -130,6 +131,13 @@ Vision 43(1), 2001.""",
 A. Dempster, F. Petitjean and G. I. Webb, "ROCKET: exceptionally fast and
 accurate time series classification using random convolutional kernels", Data
 Mining and Knowledge Discovery 34, 2020.""",
+    "ref_minirocket": """\
+A. Dempster, D. F. Schmidt and G. I. Webb, "MINIROCKET: a very fast (almost)
+deterministic transform for time series classification", KDD 2021.""",
+    "ref_multirocket": """\
+C. W. Tan, A. Dempster, C. Bergmeir and G. I. Webb, "MultiRocket: multiple
+pooling operators and transformations for fast and effective time series
+classification", Data Mining and Knowledge Discovery 36, 2022.""",
     "ref_random_features": """\
 K. Jarrett, K. Kavukcuoglu, M. Ranzato and Y. LeCun, "What is the best
 multi-stage architecture for object recognition?", ICCV 2009.""",
@@ -142,6 +150,16 @@ processing", Stanford Artificial Intelligence Project, 1968.""",
     "ref_coates_ng": """\
 A. Coates and A. Y. Ng, "Selecting receptive fields in deep networks", NIPS 2011.""",
 }
+
+DOCS["channel_axis"] = """\
+channel_axis : int, default=-1
+    Axis of the channels in ``X``: ``-1`` reads ``(n_samples, *spatial,
+    n_channels)``, ``1`` reads ``(n_samples, n_channels, *spatial)``, the layout
+    of aeon and sktime for time series (for flat input, the axis in the
+    ``(n_samples, *input_shape)`` array; for a list, as if the samples were
+    stacked). Input without a channel axis and FeatureMaps ignore it. The output
+    is channels-last whatever it is."""
+DOCS["conv_io"] = DOCS["conv_io"].replace("%(channel_axis)s", DOCS["channel_axis"])
 
 DOCS["gaussian_bank_out"] = """\
 ndim : {1, 2, 3}, default=2

@@ -198,6 +198,7 @@ class RandomConv(BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
+        channel_axis=-1,
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
@@ -221,6 +222,7 @@ class RandomConv(BaseConv):
         self.encoding = encoding
         self.alpha = alpha
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype
@@ -518,6 +520,7 @@ class GaborConv(_HandDesignedBank, BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
+        channel_axis=-1,
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
@@ -538,6 +541,7 @@ class GaborConv(_HandDesignedBank, BaseConv):
         self.encoding = encoding
         self.alpha = alpha
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype
@@ -737,6 +741,7 @@ class EdgeConv(_HandDesignedBank, BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
+        channel_axis=-1,
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
@@ -760,6 +765,7 @@ class EdgeConv(_HandDesignedBank, BaseConv):
         self.encoding = encoding
         self.alpha = alpha
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype

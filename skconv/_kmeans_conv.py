@@ -171,6 +171,7 @@ class KMeansConv(BaseConv):
         padding="valid",
         dilation=1,
         input_shape=None,
+        channel_axis=-1,
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
@@ -192,6 +193,7 @@ class KMeansConv(BaseConv):
         self.padding = padding
         self.dilation = dilation
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype

@@ -92,6 +92,7 @@ class LocalContrastNorm(MapsTransformerMixin, BaseEstimator):
         Shape ``(*spatial, n_channels)`` of one sample when ``X`` is flat
         ``(n_samples, n_features)`` (the channel count included, as for
         :class:`skconv.Pool`).
+    %(channel_axis)s
     batch_size : int, default=256
         Samples normalized at once for array input (FeatureMaps keep their own).
     n_jobs : int, default=None
@@ -133,6 +134,7 @@ class LocalContrastNorm(MapsTransformerMixin, BaseEstimator):
         eps=1e-6,
         mode="reflect",
         input_shape=None,
+        channel_axis=-1,
         batch_size=256,
         n_jobs=None,
     ):
@@ -144,6 +146,7 @@ class LocalContrastNorm(MapsTransformerMixin, BaseEstimator):
         self.eps = eps
         self.mode = mode
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
 
@@ -181,7 +184,8 @@ class LocalContrastNorm(MapsTransformerMixin, BaseEstimator):
                 f"{explicit}-D."
             )
         return check_input(
-            self, X, reset=reset, ndim=explicit, input_shape=self.input_shape, dtype="float"
+            self, X, reset=reset, ndim=explicit, input_shape=self.input_shape, dtype="float",
+            channel_axis=self.channel_axis,
         )
 
     # --- scikit-learn API ---------------------------------------------------------

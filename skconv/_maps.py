@@ -21,6 +21,7 @@ __all__ = [
     "FeatureMaps",
     "map_batches",
     "stack_batches",
+    "run_tasks",
     "materialize",
     "map_like_input",
     "n_samples",
@@ -214,19 +215,11 @@ class FeatureMaps:
             yield batch
 
     def _run(self, func):
-        slices = self._slices()
-        workers = min(effective_n_jobs(self.n_jobs), len(slices))
-
-        def task(sl):
-            return func(sl, self._compute(_subset(self._source, sl)))
-
-        if workers <= 1:
-            return [task(sl) for sl in slices]
-        # One BLAS thread per worker: the workers already use every core, and
-        # threading the element-wise work and pooling is where the speed is.
-        with threadpool_limits(limits=1, user_api="blas"):
-            with ThreadPoolExecutor(max_workers=workers) as ex:
-                return list(ex.map(task, slices))
+        return run_tasks(
+            lambda sl: func(sl, self._compute(_subset(self._source, sl))),
+            self._slices(),
+            self.n_jobs,
+        )
 
     def map_batches(self, func):
         """Apply ``func`` to the maps of each batch and return the results in order.
@@ -236,6 +229,19 @@ class FeatureMaps:
         maps in memory. Samples with different spatial sizes come one per batch.
         """
         return self._run(lambda sl, batch: func(batch))
+
+
+def run_tasks(task, items, n_jobs):
+    """``[task(item) for item in items]``, in ``n_jobs`` threads (results in order)."""
+    items = list(items)
+    workers = min(effective_n_jobs(n_jobs), len(items))
+    if workers <= 1:
+        return [task(item) for item in items]
+    # One BLAS thread per worker: the workers already use every core, and
+    # threading the element-wise work and pooling is where the speed is.
+    with threadpool_limits(limits=1, user_api="blas"):
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            return list(ex.map(task, items))
 
 
 def _spatial_ndim(source):

@@ -137,6 +137,7 @@ class PCAConv(BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
+        channel_axis=-1,
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
@@ -154,6 +155,7 @@ class PCAConv(BaseConv):
         self.encoding = encoding
         self.alpha = alpha
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype
@@ -356,6 +358,7 @@ class PatchConv(BaseConv):
         encoding=None,
         alpha=0.0,
         input_shape=None,
+        channel_axis=-1,
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
@@ -379,6 +382,7 @@ class PatchConv(BaseConv):
         self.encoding = encoding
         self.alpha = alpha
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype

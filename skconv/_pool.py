@@ -16,6 +16,7 @@ from ._validation import (
     check_int_tuple,
     check_n_jobs,
     check_option,
+    check_options,
     implied_ndim,
 )
 
@@ -54,14 +55,110 @@ def _l2(x, axes):
     return np.sqrt(np.square(x).sum(axis=axes))
 
 
-def _ppv(x, axes):
-    # proportion of positive values (Dempster et al., ROCKET)
-    count = int(np.prod([x.shape[a] for a in axes]))
-    return (x > 0).sum(axis=axes).astype(x.dtype) / x.dtype.type(count)
+#: The statistics of the positive values (Dempster et al.'s ROCKET and MiniRocket;
+#: Tan et al.'s MultiRocket), computed together from one mask of ``x > 0``.
+POSITIVE_METHODS = ("ppv", "mpv", "mipv", "lspv")
+#: Those defined along one axis only (positions in a sequence): signals.
+SEQUENCE_METHODS = ("mipv", "lspv")
 
 
-#: The reductions of ``Pool(method=...)``: ``name -> f(x, axes)``; ``x`` is never modified.
-REDUCTIONS = {"sum": _sum, "mean": _mean, "max": _max, "l2": _l2, "ppv": _ppv}
+def _longest_run(positive, axis):
+    """Length of the longest stretch of True along ``axis``."""
+    # Running count of Trues, minus its value at the last False so far: the
+    # length of the stretch ending at each position.
+    count = np.cumsum(positive, axis=axis, dtype=np.int32)
+    last_false = np.maximum.accumulate(np.where(positive, 0, count), axis=axis)
+    return (count - last_false).max(axis=axis)
+
+
+def positive_sums(x, axes, methods):
+    """The sums the positive statistics ``methods`` need, in one pass over ``x > 0``.
+
+    Returns a dict with ``"count"`` (positive values), and as asked ``"total"``
+    (their sum), ``"index"`` (the sum of their positions along the single axis
+    of ``axes``) and ``"longest"`` (the longest stretch of them). ``x`` is not
+    modified; values that must not count (outside a region) can be ``-inf``.
+    """
+    positive = x > 0
+    sums = {"count": positive.sum(axis=axes)}
+    if "mpv" in methods:
+        sums["total"] = np.where(positive, x, 0).sum(axis=axes)
+    if "mipv" in methods or "lspv" in methods:
+        (axis,) = axes
+        if "mipv" in methods:
+            shape = [1] * x.ndim
+            shape[axis] = x.shape[axis]
+            index = np.arange(x.shape[axis], dtype=x.dtype).reshape(shape)
+            sums["index"] = np.where(positive, index, 0).sum(axis=axis)
+        if "lspv" in methods:
+            sums["longest"] = _longest_run(positive, axis)
+    return sums
+
+
+def positive_statistics(sums, methods, length, offset=0, dtype=np.float64):
+    """The positive statistics from :func:`positive_sums`, in the order of ``methods``.
+
+    ``length`` is the number of values of each region (an array broadcasts: one
+    per sample) and ``offset`` the position its first value had in the sums.
+    With ``count`` positive values:
+
+    - ``ppv``: ``count / length``, the proportion of positive values;
+    - ``mpv``: the mean of the positive values, 0 where there are none;
+    - ``mipv``: the mean position of the positive values as a fraction of the
+      length, ``mean(i) / length`` in ``[0, 1)``, -1 where there are none;
+    - ``lspv``: the longest stretch of positive values as a fraction of the
+      length, in ``[0, 1]``.
+    """
+    count = sums["count"]
+    some = count > 0
+    per = np.where(some, count, 1).astype(dtype)
+    length = np.asarray(length, dtype=dtype)
+    out = []
+    for method in methods:
+        if method == "ppv":
+            value = count / length
+        elif method == "mpv":
+            value = np.where(some, sums["total"] / per, 0)
+        elif method == "mipv":
+            value = np.where(some, (sums["index"] / per - offset) / length, -1)
+        else:
+            value = sums["longest"] / length
+        out.append(np.asarray(value, dtype=dtype))
+    return out
+
+
+def _reduce_all(x, axes, methods):
+    """Reduce ``x`` over ``axes`` with every method of ``methods`` (x is not modified).
+
+    The positive statistics share one mask, so asking for several of them costs
+    little more than one.
+    """
+    positive = [m for m in methods if m in POSITIVE_METHODS]
+    results = {}
+    if positive:
+        length = int(np.prod([x.shape[a] for a in axes]))
+        values = positive_statistics(
+            positive_sums(x, axes, positive), positive, length, dtype=x.dtype
+        )
+        results.update(zip(positive, values))
+    for method in methods:
+        if method not in results:
+            results[method] = REDUCTIONS[method](x, axes)
+    return [results[m] for m in methods]
+
+
+def _positive(method):
+    def reduce(x, axes):
+        return _reduce_all(x, axes, (method,))[0]
+
+    reduce.__name__ = f"_{method}"
+    return reduce
+
+
+#: The reductions of ``Pool(method=...)``: ``name -> f(x, axes)``; ``x`` is never
+#: modified. ``mipv`` and ``lspv`` take one axis (signals).
+REDUCTIONS = {"sum": _sum, "mean": _mean, "max": _max, "l2": _l2}
+REDUCTIONS.update({m: _positive(m) for m in POSITIVE_METHODS})
 METHODS = tuple(REDUCTIONS)
 #: The reductions that pool across groups of channels (``channel_method``).
 CHANNEL_METHODS = ("max", "sum", "mean", "l2")
@@ -98,16 +195,28 @@ class Pool(TransformerMixin, BaseEstimator):
     Pooling across groups of consecutive channels (``channel_groups``, maxout-style
     learned invariance) is applied first, and may be used alone with ``size=1``.
 
-    Input is ``(n_samples, *spatial, n_channels)`` (channels last, as Conv outputs),
+    Input is ``(n_samples, *spatial, n_channels)`` (channels last, as Conv outputs;
+    ``channel_axis`` reads other layouts),
     lazy :class:`skconv.FeatureMaps` (consumed batch by batch in bounded memory),
     a list of ``(*spatial, n_channels)`` arrays of different sizes, or a flat 2-D
     array: ``(n_samples, L)`` signals, or any shape with ``input_shape``.
 
     Parameters
     ----------
-    method : {"sum", "mean", "max", "l2", "ppv"}, default="sum"
-        Spatial reduction: sum, mean, max, L2 norm (square root of the sum of
-        squares) or proportion of positive values.
+    method : str or tuple of str, default="sum"
+        Spatial reduction: ``"sum"``, ``"mean"``, ``"max"``, ``"l2"`` (square
+        root of the sum of squares), or a statistic of the positive values
+        [4]_, [5]_: ``"ppv"`` (their proportion), ``"mpv"`` (their mean, 0
+        when there are none), ``"mipv"`` (their mean position as a fraction
+        of the region's length, in ``[0, 1)``; -1 when there are none) and
+        ``"lspv"`` (the longest stretch of them as a fraction of the length).
+        ``"mipv"`` and ``"lspv"`` are for 1-D maps (signals); with fractions
+        of the length they compare across inputs of different lengths
+        (MultiRocket counts positions instead). A tuple computes several
+        statistics from one pass over the maps, e.g. ``("ppv", "max")``:
+        the output channels are then statistic-major (all the channels of
+        the first statistic, then of the next), and the feature names end
+        with the statistic.
     grid : int or tuple of int, default=None
         Regions per spatial axis. ``None`` (with no ``pyramid`` nor ``size``) means 2
         per axis.
@@ -131,6 +240,7 @@ class Pool(TransformerMixin, BaseEstimator):
         ``(n_samples, n_regions, n_channels)``.
     input_shape : tuple of int, default=None
         Shape ``(*spatial, n_channels)`` of one sample when ``X`` is flat.
+    %(channel_axis)s
     batch_size : int, default=256
         Samples pooled at once when ``X`` is an array (FeatureMaps bring their own).
     n_jobs : int, default=None
@@ -152,16 +262,25 @@ class Pool(TransformerMixin, BaseEstimator):
     >>> Pool(size=2, method="mean").fit_transform(maps).shape
     (2, 2, 2, 3)
 
+    Several statistics of the same maps, in one pass:
+
+    >>> signals = np.random.RandomState(0).randn(4, 50, 3)
+    >>> pool = Pool(method=("ppv", "max", "lspv"), grid=1).fit(signals)
+    >>> pool.transform(signals).shape
+    (4, 9)
+    >>> list(pool.get_feature_names_out()[[0, 3, 6]])
+    ['ch0_grid0_ppv', 'ch0_grid0_max', 'ch0_grid0_lspv']
+
     References
     ----------
-    A. Coates, H. Lee, A. Y. Ng. An Analysis of Single-Layer Networks in Unsupervised
-    Feature Learning. AISTATS 2011.
-
-    K. He, X. Zhang, S. Ren, J. Sun. Spatial Pyramid Pooling in Deep Convolutional
-    Networks for Visual Recognition. ECCV 2014.
-
-    I. Goodfellow, D. Warde-Farley, M. Mirza, A. Courville, Y. Bengio. Maxout
-    Networks. ICML 2013.
+    .. [1] A. Coates, H. Lee, A. Y. Ng. An Analysis of Single-Layer Networks in
+       Unsupervised Feature Learning. AISTATS 2011.
+    .. [2] K. He, X. Zhang, S. Ren, J. Sun. Spatial Pyramid Pooling in Deep
+       Convolutional Networks for Visual Recognition. ECCV 2014.
+    .. [3] I. Goodfellow, D. Warde-Farley, M. Mirza, A. Courville, Y. Bengio.
+       Maxout Networks. ICML 2013.
+    .. [4] %(ref_rocket)s
+    .. [5] %(ref_multirocket)s
     """
 
     def __init__(
@@ -176,6 +295,7 @@ class Pool(TransformerMixin, BaseEstimator):
         channel_method="max",
         flatten=None,
         input_shape=None,
+        channel_axis=-1,
         batch_size=256,
         n_jobs=None,
     ):
@@ -188,6 +308,7 @@ class Pool(TransformerMixin, BaseEstimator):
         self.channel_method = channel_method
         self.flatten = flatten
         self.input_shape = input_shape
+        self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
 
@@ -216,8 +337,18 @@ class Pool(TransformerMixin, BaseEstimator):
             self.grid, self.size, self.stride, *levels, input_shape=self.input_shape
         )
 
+    def _methods(self):
+        """The statistics asked for, as a tuple."""
+        return check_options(self.method, "method", METHODS)
+
     def _check_params(self, d):
-        check_option(self.method, "method", METHODS)
+        methods = self._methods()
+        sequence = [m for m in methods if m in SEQUENCE_METHODS]
+        if sequence and d != 1:
+            raise ValueError(
+                f"method {sequence[0]!r} is defined along one axis: it needs 1-D maps "
+                f"(signals), got {d}-D maps."
+            )
         check_option(self.channel_method, "channel_method", CHANNEL_METHODS)
         check_int(self.channel_groups, "channel_groups", min_val=1, allow_none=True)
         check_batch_size(self.batch_size, allow_auto=False)
@@ -244,7 +375,8 @@ class Pool(TransformerMixin, BaseEstimator):
                 f"{explicit}-D."
             )
         Xv, layout = check_input(
-            self, X, reset=reset, ndim=explicit, input_shape=self.input_shape, dtype="float"
+            self, X, reset=reset, ndim=explicit, input_shape=self.input_shape, dtype="float",
+            channel_axis=self.channel_axis,
         )
         return Xv, layout.spatial_ndim
 
@@ -274,7 +406,9 @@ class Pool(TransformerMixin, BaseEstimator):
             self._window_output_shape(Xv.shape[1:-1], d)
         if mode == "grid" and not is_variable_size(Xv):
             _check_grid_fits(grids[0], Xv.shape[1:-1], getattr(self, "n_features_in_", None))
-        self.n_channels_out_ = self.n_channels_in_ // (self.channel_groups or 1)
+        self.n_channels_out_ = self.n_channels_in_ // (self.channel_groups or 1) * len(
+            self._methods()
+        )
         return self
 
     def _window(self, d):
@@ -337,7 +471,7 @@ class Pool(TransformerMixin, BaseEstimator):
         return np.concatenate(parts, axis=0)
 
     def _pool_batch_func(self, mode, grids, d, flatten):
-        method = self.method
+        methods = self._methods()
         groups = self.channel_groups
         channel_method = self.channel_method
 
@@ -352,7 +486,8 @@ class Pool(TransformerMixin, BaseEstimator):
                 size, stride = self._window(d)
                 # (n, *out, c, *window) strided view; reduce over the window axes
                 patches = _engine.extract_patches(x, size, stride=stride)
-                out = _reduce(patches, tuple(range(d + 1, 2 * d + 1)), method)
+                out = _reduce_all(patches, tuple(range(d + 1, 2 * d + 1)), methods)
+                out = np.concatenate(out, axis=-1)  # statistic-major channels
                 return out.reshape(n, -1) if flatten else out
             spatial = x.shape[1:-1]
             if mode == "grid":
@@ -364,12 +499,12 @@ class Pool(TransformerMixin, BaseEstimator):
                     idx = (slice(None),) + tuple(
                         slice(*bounds[a][region[a]]) for a in range(d)
                     )
-                    pooled.append(_reduce(x[idx], axes, method))
-            out = np.stack(pooled, axis=1)  # (n, n_regions, c)
+                    pooled.append(np.concatenate(_reduce_all(x[idx], axes, methods), axis=-1))
+            out = np.stack(pooled, axis=1)  # (n, n_regions, n_statistics * c)
             if flatten:
                 return out.reshape(n, -1)
             if mode == "grid":
-                return out.reshape((n,) + tuple(grids[0]) + (c,))
+                return out.reshape((n,) + tuple(grids[0]) + (out.shape[-1],))
             return out
 
         return pool
@@ -379,7 +514,9 @@ class Pool(TransformerMixin, BaseEstimator):
 
         Grid features are named ``ch{j}_grid{i}_{k}`` (region index per axis) and
         pyramid features ``ch{j}_pyr{level}_{i}_{k}``; the order matches the columns
-        of :meth:`transform` (region-major, channel-minor).
+        of :meth:`transform` (region-major, channel-minor). When ``method`` is a
+        tuple, each name ends with its statistic (``ch0_grid0_1_ppv``), and within
+        a region the statistics come in the order of ``method``.
 
         Parameters
         ----------
@@ -396,7 +533,8 @@ class Pool(TransformerMixin, BaseEstimator):
             raise ValueError(
                 "feature names are defined for flattened grid or pyramid pooling only."
             )
-        c = self.n_channels_out_
+        methods = self._methods()
+        c = self.n_channels_out_ // len(methods)
         if input_features is None:
             channels = [f"ch{j}" for j in range(c)]
         else:
@@ -411,8 +549,11 @@ class Pool(TransformerMixin, BaseEstimator):
             tag = "grid" if mode == "grid" else f"pyr{level}_"
             for region in np.ndindex(*grid):
                 where = "_".join(str(i) for i in region)
-                for ch in channels:
-                    names.append(f"{ch}_{tag}{where}")
+                if isinstance(self.method, str):
+                    names.extend(f"{ch}_{tag}{where}" for ch in channels)
+                    continue
+                for method in methods:
+                    names.extend(f"{ch}_{tag}{where}_{method}" for ch in channels)
         return np.asarray(names, dtype=object)
 
     def __sklearn_tags__(self):

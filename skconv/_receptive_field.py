@@ -93,6 +93,7 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         takes about the memory of one clone's batch.
     n_jobs : int, default=None
         Threads over batches when the maps are consumed.
+    %(channel_axis)s
 
     Attributes
     ----------
@@ -156,6 +157,7 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         random_state=None,
         batch_size="auto",
         n_jobs=None,
+        channel_axis=-1,
     ):
         self.estimator = estimator
         self.n_groups = n_groups
@@ -165,6 +167,7 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.batch_size = batch_size
         self.n_jobs = n_jobs
+        self.channel_axis = channel_axis
 
     def _template(self):
         if self.estimator is None:
@@ -184,7 +187,7 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
 
     def _check_input(self, X, *, reset):
         # flat 2-D data is single-channel signals, as for Pool
-        Xv, _ = check_input(self, X, reset=reset, dtype="float")
+        Xv, _ = check_input(self, X, reset=reset, dtype="float", channel_axis=self.channel_axis)
         return Xv
 
     def fit(self, X, y=None):

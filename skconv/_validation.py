@@ -56,6 +56,7 @@ __all__ = [
     "check_padding",
     "check_input",
     "check_features",
+    "check_channel_axis",
     "implied_ndim",
     "restore_layout",
     "InputLayout",
@@ -674,7 +675,31 @@ def _check_input_shape(input_shape, d):
     return tuple(int(v) for v in values)
 
 
-def _sample_list(X, d, dtype, name):
+def check_channel_axis(channel_axis):
+    """The ``channel_axis`` parameter: an int (which axes exist depends on the data)."""
+    if not is_int(channel_axis):
+        _fail(TypeError, "channel_axis", "an int (-1: channels last)", channel_axis)
+    return int(channel_axis)
+
+
+def _channels_last(a, channel_axis, ndim, name, sample=False):
+    """``a`` with its channel axis ``channel_axis`` moved last (a view).
+
+    ``ndim`` is the number of axes of the samples-first array; for one sample of a
+    list (``sample=True``) the axes are counted as in that array, samples first.
+    """
+    axis = channel_axis + ndim if channel_axis < 0 else channel_axis
+    if not 1 <= axis <= ndim - 1:
+        what = f"an int naming an axis of {name} other than the samples' (0): 1 to {ndim - 1} or -1 to -{ndim - 1}"
+        if sample:
+            what += " (the axes of a list's samples count from 1)"
+        _fail(ValueError, "channel_axis", what, channel_axis)
+    if axis == ndim - 1:
+        return a
+    return np.moveaxis(a, axis - 1 if sample else axis, -1)
+
+
+def _sample_list(X, d, dtype, name, channel_axis=-1):
     """A list of samples: stacked when they share a shape, else a list of (*spatial, c)."""
     arrays = [_as_array(x, f"{name}[{i}]") for i, x in enumerate(X)]
     if d is None:
@@ -690,7 +715,7 @@ def _sample_list(X, d, dtype, name):
             f"axis, got {name}[0] with shape {arrays[0].shape}."
         )
     samples = []
-    channel_axis = None
+    has_axis = None
     for i, x in enumerate(arrays):
         _check_numeric(x, f"{name}[{i}]")
         if x.ndim not in (d, d + 1):
@@ -700,13 +725,15 @@ def _sample_list(X, d, dtype, name):
                 f"the other samples of the list, got shape {x.shape}."
             )
         has_channels = x.ndim == d + 1
-        if channel_axis is not None and has_channels != channel_axis:
+        if has_axis is not None and has_channels != has_axis:
             raise ValueError(
                 f"the samples of {name} must all have a channel axis or none, got "
                 f"{name}[{i}] with shape {x.shape}."
             )
-        channel_axis = has_channels
-        if not has_channels:
+        has_axis = has_channels
+        if has_channels:
+            x = _channels_last(x, channel_axis, d + 2, name, sample=True)
+        else:
             x = x[..., np.newaxis]
         if x.size == 0:
             raise ValueError(f"{name}[{i}] must not be empty, got shape {x.shape}.")
@@ -719,14 +746,15 @@ def _sample_list(X, d, dtype, name):
         )
     if len({x.shape for x in samples}) == 1:
         stacked = np.stack(samples)
-        layout = InputLayout(d, stacked.shape[-1], stacked.shape[1:-1], channel_axis=channel_axis,
+        layout = InputLayout(d, stacked.shape[-1], stacked.shape[1:-1], channel_axis=has_axis,
                              is_list=True)
         return stacked, layout
-    layout = InputLayout(d, samples[0].shape[-1], None, channel_axis=channel_axis, is_list=True)
+    layout = InputLayout(d, samples[0].shape[-1], None, channel_axis=has_axis, is_list=True)
     return samples, layout
 
 
-def _to_internal(estimator, X, *, ndim, input_shape, dtype, reset, allow_flat, name):
+def _to_internal(estimator, X, *, ndim, input_shape, dtype, reset, allow_flat, name,
+                 channel_axis=-1):
     from ._maps import FeatureMaps  # the lazy maps build on this module
 
     if isinstance(X, FeatureMaps):
@@ -739,9 +767,10 @@ def _to_internal(estimator, X, *, ndim, input_shape, dtype, reset, allow_flat, n
         spatial = None if X.variable_size else tuple(X.shape[1:-1])
         return X, InputLayout(d, X.shape[-1], spatial)
     if _is_sample_list(X):
-        return _sample_list(X, ndim, dtype, name)
+        return _sample_list(X, ndim, dtype, name, channel_axis)
     if is_dask_array(X):
-        return _dask_to_internal(X, ndim=ndim, input_shape=input_shape, dtype=dtype, name=name)
+        return _dask_to_internal(X, ndim=ndim, input_shape=input_shape, dtype=dtype, name=name,
+                                 channel_axis=channel_axis)
     is_frame = hasattr(X, "iloc") or hasattr(X, "to_numpy")
     if not (is_frame or issparse(X)):
         X = _as_array(X, name)
@@ -774,7 +803,7 @@ def _to_internal(estimator, X, *, ndim, input_shape, dtype, reset, allow_flat, n
             f"{name} must hold at least one sample, got an array of shape {X.shape}."
         )
     flat = False
-    channel_axis = True
+    has_axis = True
     if input_shape is not None:
         shape = _check_input_shape(input_shape, ndim)
         d = ndim if ndim is not None else len(shape) - 1
@@ -788,10 +817,12 @@ def _to_internal(estimator, X, *, ndim, input_shape, dtype, reset, allow_flat, n
                 f"{name} must have {int(np.prod(shape))} features per sample to be reshaped "
                 f"to input_shape={input_shape!r}, got {X.shape[1]}."
             )
-        if len(shape) == d:
-            shape = shape + (1,)
-            channel_axis = False
         X = X.reshape((X.shape[0],) + shape)
+        if len(shape) == d:
+            X = X[..., np.newaxis]
+            has_axis = False
+        else:
+            X = _channels_last(X, channel_axis, d + 2, name)
         flat = True
     else:
         if ndim is None:
@@ -800,8 +831,10 @@ def _to_internal(estimator, X, *, ndim, input_shape, dtype, reset, allow_flat, n
             d = ndim
         if X.ndim == d + 1:
             X = X[..., np.newaxis]
-            channel_axis = False
-        elif X.ndim != d + 2 or d not in (1, 2, 3):
+            has_axis = False
+        elif X.ndim == d + 2 and d in (1, 2, 3):
+            X = _channels_last(X, channel_axis, d + 2, name)
+        else:
             hint = (
                 " A flat 2-D array needs input_shape to say the shape of a sample; for "
                 "(n_samples, length) signals, give the transformer a 1-D kernel, such as "
@@ -817,7 +850,7 @@ def _to_internal(estimator, X, *, ndim, input_shape, dtype, reset, allow_flat, n
         raise ValueError(f"{name} must not have an empty axis, got shape {X.shape}.")
     X = _cast(X, dtype)
     return X, InputLayout(d, X.shape[-1], tuple(X.shape[1:-1]), flat=flat,
-                          channel_axis=channel_axis)
+                          channel_axis=has_axis)
 
 
 def implied_ndim(*values, input_shape=None):
@@ -832,7 +865,7 @@ def implied_ndim(*values, input_shape=None):
     return None
 
 
-def _dask_to_internal(X, *, ndim, input_shape, dtype, name):
+def _dask_to_internal(X, *, ndim, input_shape, dtype, name, channel_axis=-1):
     """The checks and layout of :func:`_to_internal` for a dask array, computing nothing.
 
     NaN and infinity cannot be seen without computing the data: the blocks are
@@ -845,7 +878,7 @@ def _dask_to_internal(X, *, ndim, input_shape, dtype, name):
             f"{name} must have the samples first, {_layouts(ndim)}; got a dask array of shape "
             f"{X.shape}."
         )
-    flat, channel_axis = False, True
+    flat, has_axis = False, True
     if input_shape is not None:
         shape = _check_input_shape(input_shape, ndim)
         d = ndim if ndim is not None else len(shape) - 1
@@ -854,14 +887,18 @@ def _dask_to_internal(X, *, ndim, input_shape, dtype, name):
                 f"{name} must be flat (n_samples, {int(np.prod(shape))}) for input_shape="
                 f"{input_shape!r}, got a dask array of shape {X.shape}."
             )
-        if len(shape) == d:
-            shape, channel_axis = shape + (1,), False
         X, flat = X.reshape((X.shape[0],) + shape), True
+        if len(shape) == d:
+            X, has_axis = X[..., np.newaxis], False
+        else:
+            X = _channels_last(X, channel_axis, d + 2, name)
     else:
         d = (1 if X.ndim == 2 else X.ndim - 2) if ndim is None else ndim
         if X.ndim == d + 1:
-            X, channel_axis = X[..., np.newaxis], False
-        elif X.ndim != d + 2 or d not in (1, 2, 3):
+            X, has_axis = X[..., np.newaxis], False
+        elif X.ndim == d + 2 and d in (1, 2, 3):
+            X = _channels_last(X, channel_axis, d + 2, name)
+        else:
             raise ValueError(
                 f"{name} must be shaped {_layouts(ndim)}, got a dask array of shape {X.shape}."
             )
@@ -873,7 +910,7 @@ def _dask_to_internal(X, *, ndim, input_shape, dtype, name):
     if dtype is not None and X.dtype != dtype:
         X = X.astype(dtype)
     return X, InputLayout(d, X.shape[-1], tuple(X.shape[1:-1]), flat=flat,
-                          channel_axis=channel_axis)
+                          channel_axis=has_axis)
 
 
 def check_input(
@@ -887,6 +924,7 @@ def check_input(
     check_spatial=False,
     allow_flat=True,
     name="X",
+    channel_axis=-1,
 ):
     """Validate ``X``, bring it to ``(n, *spatial, c)``, and record or check what fit saw.
 
@@ -921,6 +959,13 @@ def check_input(
         Accept flat 2-D input.
     name : str
         Name of the input in messages.
+    channel_axis : int
+        Axis of the channels in ``X`` (samples first, so ``1`` reads
+        ``(n, c, *spatial)``, the layout of aeon and sktime; counted in the
+        ``(n, *input_shape)`` array for flat input, and as in the stacked array
+        for the samples of a list). The channels are moved last (a view, nothing
+        is copied); input without a channel axis ignores it, and so do
+        FeatureMaps, which are channels-last already.
 
     Returns
     -------
@@ -934,7 +979,7 @@ def check_input(
                 delattr(estimator, attr)
     Xv, layout = _to_internal(
         estimator, X, ndim=ndim, input_shape=input_shape, dtype=dtype, reset=reset,
-        allow_flat=allow_flat, name=name,
+        allow_flat=allow_flat, name=name, channel_axis=check_channel_axis(channel_axis),
     )
     if estimator is None:
         return Xv, layout

@@ -28,6 +28,7 @@ from skconv import (
     KMeansConv,
     LayerwiseStack,
     LocalContrastNorm,
+    MiniRocket,
     PatchConv,
     PCAConv,
     Pool,
@@ -76,6 +77,11 @@ CHECKED = {
     ],
     ZCA: [ZCA(), ZCA(eps=0.0)],
     ChannelShuffle: [ChannelShuffle()],
+    MiniRocket: [
+        MiniRocket(84 * 2, random_state=0),
+        MiniRocket(84 * 4, method=("ppv", "mpv"), difference=True, random_state=0,
+                   dtype=np.float64),
+    ],
     ReceptiveFieldConv: [
         ReceptiveFieldConv(RandomConv(3, (3,), padding="same", random_state=0), n_groups=1,
                            group_size=1),
@@ -110,6 +116,7 @@ ND = {
     LocalContrastNorm: (LocalContrastNorm(size=3), (9, 8, 3)),
     ZCA: (ZCA(eps=0.1), (6,)),
     ChannelShuffle: (ChannelShuffle(groups=3), (9, 8, 3)),
+    MiniRocket: (MiniRocket(84 * 2, method=("ppv", "lspv"), random_state=0), (30, 3)),
     ReceptiveFieldConv: (
         ReceptiveFieldConv(RandomConv(2, 2, random_state=0), n_groups=2, group_size=2,
                            random_state=0),
@@ -187,3 +194,37 @@ def test_nd_sample_order_invariance(estimator, shape):
 def test_unfitted_raises(estimator, shape):
     with pytest.raises(NotFittedError):
         clone(estimator).transform(_data(shape))
+
+
+# ND shapes whose last axis is spatial, given a channel axis for the layout test
+_WITH_CHANNELS = {RandomConv: (5, 5, 5, 2)}
+
+
+def _layout_cases():
+    for cls, (est, shape) in ND.items():
+        if "channel_axis" in est.get_params(deep=False):
+            yield pytest.param(est, _WITH_CHANNELS.get(cls, shape), id=cls.__name__)
+    # 1-D signals with channels, read as (n, channels, length)
+    yield pytest.param(RandomConv(3, (3,), padding="same", random_state=0), (12, 3), id="signals")
+    yield pytest.param(Pool(method=("ppv", "lspv"), grid=2), (12, 3), id="Pool-signals")
+
+
+@pytest.mark.parametrize("estimator, shape", list(_layout_cases()))
+def test_channel_axis_reads_the_transposed_layout(estimator, shape):
+    X = _data(shape)
+    first = np.moveaxis(X, -1, 1)  # (n, channels, *spatial)
+    ref = np.asarray(clone(estimator).fit(X).transform(X))
+    moved = clone(estimator).set_params(channel_axis=1)
+    np.testing.assert_allclose(np.asarray(moved.fit(first).transform(first)), ref, rtol=1e-6)
+    # a list of (channels, *spatial) samples reads the same way
+    listed = clone(estimator).set_params(channel_axis=1).fit(list(first))
+    np.testing.assert_allclose(np.asarray(listed.transform(list(first))), ref, rtol=1e-6)
+    np.testing.assert_array_equal(first, np.moveaxis(X, -1, 1))  # input untouched
+
+
+def test_channel_axis_errors_name_the_parameter():
+    X = _data((12, 3))
+    with pytest.raises(TypeError, match=r"channel_axis must be an int \(-1: channels last\), got 1.0"):
+        Pool(channel_axis=1.0).fit(X)
+    with pytest.raises(ValueError, match=r"channel_axis must be an int naming an axis of X other than the samples' \(0\): 1 to 2"):
+        RandomConv(2, (3,), channel_axis=0).fit(X)

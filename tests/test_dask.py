@@ -116,3 +116,14 @@ def test_a_cifar_subset_stays_lazy_and_equals_the_in_memory_result(client):
     assert isinstance(lazy, da.Array) and lazy.shape == (20_000, 64)
     np.testing.assert_allclose(client.compute(lazy).result(),
                                pool.transform(conv.transform(X)), rtol=1e-5)
+
+
+def test_minirocket_fits_its_biases_on_a_dask_array_as_in_memory():
+    from skconv import MiniRocket
+
+    X = np.random.default_rng(2).standard_normal((30, 60)).astype(np.float32)
+    Xd = da.from_array(X, chunks=(8, 60))
+    a, b = MiniRocket(84 * 2, random_state=0).fit(X), MiniRocket(84 * 2, random_state=0).fit(Xd)
+    for x, y in zip(a.biases_, b.biases_):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(b.transform(Xd).compute(scheduler="sync"), a.transform(X))

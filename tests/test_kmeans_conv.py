@@ -537,3 +537,14 @@ def test_digits_end_to_end_beats_raw_pixels():
     # Measured: 0.9911 for the k-means features, 0.9667 for raw pixels.
     assert accuracy >= 0.985
     assert accuracy >= raw_accuracy + 0.015
+
+
+def test_3d_volumes_with_channels_first_layout():
+    X = _pixels((4, 2, 6, 7, 5))  # (n, channels, depth, height, width)
+    first = KMeansConv(3, (3, 3, 3), n_patches=200, channel_axis=1, random_state=0).fit(X)
+    last = KMeansConv(3, (3, 3, 3), n_patches=200, random_state=0).fit(np.moveaxis(X, 1, -1))
+    np.testing.assert_allclose(first.filters_, last.filters_)
+    np.testing.assert_allclose(
+        np.asarray(first.transform(X)), np.asarray(last.transform(np.moveaxis(X, 1, -1))),
+        rtol=1e-5,
+    )

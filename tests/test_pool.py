@@ -16,10 +16,13 @@ REDUCE = {
 }
 
 
+POSITIVE = ("ppv", "mpv", "mipv", "lspv")  # 1-D statistics, see _positive_reference
+
+
 def test_every_pooling_method_has_a_reference():
     from skconv._pool import METHODS
 
-    assert set(REDUCE) == set(METHODS)
+    assert set(REDUCE) | set(POSITIVE) == set(METHODS)
 
 
 def test_region_bounds_match_coates_quadrants():
@@ -181,3 +184,93 @@ def test_transform_checks_channels():
     pool = Pool().fit(np.zeros((2, 5, 5, 2)))
     with pytest.raises(ValueError, match="channels"):
         pool.transform(np.zeros((2, 5, 5, 3)))
+
+
+def _positive_reference(region, method):
+    """The positive statistics of one 1-D region, by a plain loop."""
+    n = len(region)
+    pos = [i for i, v in enumerate(region) if v > 0]
+    if method == "ppv":
+        return len(pos) / n
+    if method == "mpv":
+        return float(np.mean(region[pos])) if pos else 0.0
+    if method == "mipv":
+        return float(np.mean(pos)) / n if pos else -1.0
+    longest = run = 0
+    for v in region:
+        run = run + 1 if v > 0 else 0
+        longest = max(longest, run)
+    return longest / n
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    length=st.integers(4, 30),
+    grid=st.integers(1, 4),
+    method=st.sampled_from(POSITIVE),
+    seed=st.integers(0, 1000),
+)
+def test_positive_statistics_match_naive_loop(length, grid, method, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((3, length, 2)) - rng.uniform(-1, 1)
+    x[x > 1.5] = 0.0  # zeros are not positive
+    out = Pool(method=method, grid=grid).fit_transform(x).reshape(3, grid, 2)
+    for i in range(3):
+        for r, (a, b) in enumerate(_region_bounds(length, grid)):
+            for ch in range(2):
+                ref = _positive_reference(x[i, a:b, ch], method)
+                np.testing.assert_allclose(out[i, r, ch], ref, rtol=1e-12, atol=1e-12)
+
+
+def test_statistics_in_range():
+    x = np.random.default_rng(1).standard_normal((20, 40, 3))
+    out = Pool(method=("ppv", "mipv", "lspv"), grid=2).fit_transform(x).reshape(20, 2, 3, 3)
+    ppv, mipv, lspv = out[:, :, 0], out[:, :, 1], out[:, :, 2]
+    assert ppv.min() >= 0 and ppv.max() <= 1
+    assert lspv.min() >= 0 and lspv.max() <= 1 and (lspv <= ppv + 1e-12).all()
+    assert ((mipv >= 0) & (mipv < 1) | (mipv == -1)).all()
+
+
+def test_several_statistics_equal_separate_pooling():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((4, 30, 3))
+    methods = ("ppv", "max", "mean", "mpv", "mipv", "lspv")
+    for params in ({"grid": 3}, {"pyramid": (1, 2)}, {"size": 4, "stride": 2}):
+        both = Pool(method=methods, **params).fit_transform(x)
+        alone = [Pool(method=m, **params).fit_transform(x) for m in methods]
+        if "size" in params:  # statistic-major channels of the window maps
+            np.testing.assert_allclose(both, np.concatenate(alone, axis=-1))
+        else:
+            regions = both.shape[1] // (3 * len(methods))
+            parts = both.reshape(4, regions, len(methods), 3)
+            for k, ref in enumerate(alone):
+                np.testing.assert_allclose(parts[:, :, k], ref.reshape(4, regions, 3))
+
+
+def test_several_statistics_feature_names():
+    x = np.random.default_rng(7).standard_normal((2, 12, 2))
+    pool = Pool(method=("ppv", "max"), grid=2).fit(x)
+    names = pool.get_feature_names_out()
+    assert len(names) == pool.transform(x).shape[1] == 8
+    assert list(names[:4]) == ["ch0_grid0_ppv", "ch1_grid0_ppv", "ch0_grid0_max", "ch1_grid0_max"]
+    assert Pool(method=("ppv",), grid=2).fit(x).get_feature_names_out()[0] == "ch0_grid0_ppv"
+    assert Pool(method="ppv", grid=2).fit(x).get_feature_names_out()[0] == "ch0_grid0"
+
+
+def test_sequence_statistics_need_signals():
+    with pytest.raises(ValueError, match="method 'lspv' is defined along one axis"):
+        Pool(method=("ppv", "lspv")).fit(np.zeros((2, 5, 5, 1)))
+    with pytest.raises(ValueError, match="method must be one of"):
+        Pool(method=("ppv", "median")).fit(np.zeros((2, 5, 1)))
+    # ppv and mpv are defined on any region
+    assert Pool(method=("ppv", "mpv")).fit_transform(np.ones((2, 4, 4, 1))).shape == (2, 8)
+
+
+def test_octant_pooling_of_volumes_matches_direct_sums():
+    x = np.random.default_rng(8).standard_normal((2, 5, 6, 7, 3))
+    out = Pool(grid=(2, 2, 2), method=("sum", "max")).fit_transform(x).reshape(2, 8, 2, 3)
+    bounds = [_region_bounds(s, 2) for s in (5, 6, 7)]
+    for r, (i, j, k) in enumerate(np.ndindex(2, 2, 2)):
+        region = x[:, slice(*bounds[0][i]), slice(*bounds[1][j]), slice(*bounds[2][k])]
+        np.testing.assert_allclose(out[:, r, 0], region.sum(axis=(1, 2, 3)))
+        np.testing.assert_allclose(out[:, r, 1], region.max(axis=(1, 2, 3)))
