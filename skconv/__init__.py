@@ -18,6 +18,7 @@ from ._pool import Pool
 from ._receptive_field import ReceptiveFieldConv
 from ._shuffle import ChannelShuffle
 from ._stack import LayerwiseStack
+from ._union import MapUnion
 from ._zca import ZCA
 
 __version__ = "0.1.0.dev0"
@@ -31,6 +32,7 @@ __all__ = [
     "KMeansConv",
     "LayerwiseStack",
     "LocalContrastNorm",
+    "MapUnion",
     "MiniRocket",
     "PCAConv",
     "PatchConv",

@@ -147,6 +147,62 @@ def _reduce_all(x, axes, methods):
     return [results[m] for m in methods]
 
 
+def _window_pass(x, axis, k, s, op):
+    """``op``-reduce windows of ``k`` positions, every ``s``-th, along ``axis`` of ``x``:
+    ``k`` vectorized passes over shifted slices (windows are separable)."""
+    n_out = (x.shape[axis] - k) // s + 1
+
+    def shifted(j):
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(j, j + (n_out - 1) * s + 1, s)
+        return x[tuple(index)]
+
+    acc = shifted(0).copy()
+    for j in range(1, k):
+        op(acc, shifted(j), out=acc)
+    return acc
+
+
+def _reduce_same(x, size, stride, methods):
+    """Centred windows ("same" padding), reduced over the positions inside the maps.
+
+    Box sums and maxima are separable: one pass of ``size[a]`` shifted slices per
+    axis (``sum(size)`` operations per value, not ``prod(size)``), over the maps
+    padded with the identity of the reduction (0, or ``-inf`` for max). Means and
+    proportions divide by the number of positions inside each window.
+    """
+    spatial = x.shape[1:-1]
+    axes = range(1, len(spatial) + 1)
+    pads = _engine.resolve_padding("same", size, stride=stride, input_spatial=spatial)
+
+    def windows(values, fill, op):
+        values = np.pad(values, ((0, 0),) + pads + ((0, 0),), constant_values=fill)
+        for axis, k, s in zip(axes, size, stride):
+            values = _window_pass(values, axis, k, s, op)
+        return values
+
+    inside = None
+    if {"mean", "ppv"} & set(methods):
+        ones = np.ones((1,) + spatial + (1,), dtype=x.dtype)
+        inside = windows(ones, 0, np.add)
+    out = {}
+    for method in methods:
+        if method == "max":
+            out[method] = windows(x, -np.inf, np.maximum)
+        elif method in ("sum", "mean"):
+            total = windows(x, 0, np.add)
+            out[method] = total if method == "sum" else total / inside
+        elif method == "l2":
+            out[method] = np.sqrt(windows(np.square(x), 0, np.add))
+        elif method == "ppv":
+            out[method] = windows((x > 0).astype(x.dtype), 0, np.add) / inside
+        else:  # mpv: the mean of the positive values, 0 where there are none
+            count = windows((x > 0).astype(x.dtype), 0, np.add)
+            total = windows(np.maximum(x, 0), 0, np.add)
+            out[method] = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    return [out[m] for m in methods]
+
+
 def _positive(method):
     def reduce(x, axes):
         return _reduce_all(x, axes, (method,))[0]
@@ -229,6 +285,14 @@ class Pool(TransformerMixin, BaseEstimator):
         Sliding-window size; the output keeps a spatial map.
     stride : int or tuple of int, default=None
         Sliding-window step (defaults to ``size``: non-overlapping windows).
+    padding : {"valid", "same"}, default="valid"
+        Sliding windows only: ``"valid"`` keeps the windows inside the maps;
+        ``"same"`` centres them on the positions (``ceil(size / stride)`` of them
+        per axis, as the convolution's ``"same"``) and reduces only over the
+        positions inside the maps, so that ``Pool(size=5, stride=1,
+        padding="same")`` keeps the maps aligned with their input: the local
+        context of every position, for dense (per-pixel) prediction. Not for
+        ``"mipv"`` and ``"lspv"``, which are fractions of a window's length.
     channel_groups : int, default=None
         Pool across groups of this many consecutive channels first.
     channel_method : {"max", "sum", "mean", "l2"}, default="max"
@@ -291,6 +355,7 @@ class Pool(TransformerMixin, BaseEstimator):
         pyramid=None,
         size=None,
         stride=None,
+        padding="valid",
         channel_groups=None,
         channel_method="max",
         flatten=None,
@@ -304,6 +369,7 @@ class Pool(TransformerMixin, BaseEstimator):
         self.pyramid = pyramid
         self.size = size
         self.stride = stride
+        self.padding = padding
         self.channel_groups = channel_groups
         self.channel_method = channel_method
         self.flatten = flatten
@@ -350,6 +416,12 @@ class Pool(TransformerMixin, BaseEstimator):
                 f"(signals), got {d}-D maps."
             )
         check_option(self.channel_method, "channel_method", CHANNEL_METHODS)
+        check_option(self.padding, "padding", ("valid", "same"))
+        if self.padding == "same" and sequence:
+            raise ValueError(
+                f"padding must be 'valid' for method {sequence[0]!r} (a fraction of the "
+                "window's length), got 'same'."
+            )
         check_int(self.channel_groups, "channel_groups", min_val=1, allow_none=True)
         check_batch_size(self.batch_size, allow_auto=False)
         check_n_jobs(self.n_jobs)
@@ -418,7 +490,7 @@ class Pool(TransformerMixin, BaseEstimator):
 
     def _window_output_shape(self, spatial, d):
         size, stride = self._window(d)
-        return _engine.output_spatial_shape(spatial, size, stride=stride)
+        return _engine.output_spatial_shape(spatial, size, stride=stride, padding=self.padding)
 
     def _flatten(self, mode):
         return (mode != "size") if self.flatten is None else bool(self.flatten)
@@ -484,9 +556,13 @@ class Pool(TransformerMixin, BaseEstimator):
             axes = tuple(range(1, d + 1))
             if mode == "size":
                 size, stride = self._window(d)
-                # (n, *out, c, *window) strided view; reduce over the window axes
-                patches = _engine.extract_patches(x, size, stride=stride)
-                out = _reduce_all(patches, tuple(range(d + 1, 2 * d + 1)), methods)
+                window_axes = tuple(range(d + 1, 2 * d + 1))
+                if self.padding == "valid":
+                    # (n, *out, c, *window) strided view; reduce over the window axes
+                    patches = _engine.extract_patches(x, size, stride=stride)
+                    out = _reduce_all(patches, window_axes, methods)
+                else:
+                    out = _reduce_same(x, size, stride, methods)
                 out = np.concatenate(out, axis=-1)  # statistic-major channels
                 return out.reshape(n, -1) if flatten else out
             spatial = x.shape[1:-1]

@@ -55,6 +55,7 @@ __all__ = [
     "check_random_state",
     "check_padding",
     "check_input",
+    "check_samples",
     "check_features",
     "check_channel_axis",
     "implied_ndim",
@@ -851,6 +852,35 @@ def _to_internal(estimator, X, *, ndim, input_shape, dtype, reset, allow_flat, n
     X = _cast(X, dtype)
     return X, InputLayout(d, X.shape[-1], tuple(X.shape[1:-1]), flat=flat,
                           channel_axis=has_axis)
+
+
+def check_samples(X, name="X"):
+    """Samples first, in the layout they come in: FeatureMaps and lists of arrays as
+    they are, anything else as an ndarray (not copied) of numbers with a sample axis.
+
+    For composites that hand their input to other transformers, which read its layout
+    themselves.
+    """
+    from ._maps import FeatureMaps
+
+    if isinstance(X, FeatureMaps) or _is_sample_list(X) or is_dask_array(X):
+        return X
+    if issparse(X):
+        raise TypeError(
+            f"{name} must be dense, got a sparse matrix; sparse input is not supported "
+            "(convert it with X.toarray())."
+        )
+    if hasattr(X, "iloc") or hasattr(X, "to_numpy"):
+        _check_frame(X, name)
+        X = np.asarray(X.to_numpy())
+    X = _as_array(X, name)
+    _check_numeric(X, name)
+    if X.ndim < 2 or X.shape[0] == 0:
+        raise ValueError(
+            f"{name} must have the samples first and at least one sample, got an array of "
+            f"shape {X.shape}. Reshape your data."
+        )
+    return X
 
 
 def implied_ndim(*values, input_shape=None):

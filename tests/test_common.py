@@ -28,6 +28,7 @@ from skconv import (
     KMeansConv,
     LayerwiseStack,
     LocalContrastNorm,
+    MapUnion,
     MiniRocket,
     PatchConv,
     PCAConv,
@@ -76,6 +77,10 @@ CHECKED = {
         LocalContrastNorm(size=5, across_channels=False, mode="constant"),
     ],
     ZCA: [ZCA(), ZCA(eps=0.0)],
+    MapUnion: [
+        MapUnion([("conv", RandomConv(3, (3,), padding="same", random_state=0)),
+                  ("smooth", Pool(size=3, stride=1, padding="same", method="mean"))]),
+    ],
     ChannelShuffle: [ChannelShuffle()],
     MiniRocket: [
         MiniRocket(84 * 2, random_state=0),
@@ -115,6 +120,11 @@ ND = {
     Pool: (Pool(size=(2, 2), method="max"), (9, 8, 3)),
     LocalContrastNorm: (LocalContrastNorm(size=3), (9, 8, 3)),
     ZCA: (ZCA(eps=0.1), (6,)),
+    MapUnion: (
+        MapUnion([RandomConv(2, 3, padding="same", random_state=0),
+                  Pool(size=3, stride=1, padding="same", method="max")]),
+        (9, 8, 3),
+    ),
     ChannelShuffle: (ChannelShuffle(groups=3), (9, 8, 3)),
     MiniRocket: (MiniRocket(84 * 2, method=("ppv", "lspv"), random_state=0), (30, 3)),
     ReceptiveFieldConv: (

@@ -274,3 +274,47 @@ def test_octant_pooling_of_volumes_matches_direct_sums():
         region = x[:, slice(*bounds[0][i]), slice(*bounds[1][j]), slice(*bounds[2][k])]
         np.testing.assert_allclose(out[:, r, 0], region.sum(axis=(1, 2, 3)))
         np.testing.assert_allclose(out[:, r, 1], region.max(axis=(1, 2, 3)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    d=st.integers(1, 3),
+    size=st.integers(1, 4),
+    stride=st.integers(1, 2),
+    extra=st.integers(0, 4),
+    method=st.sampled_from(["sum", "mean", "max", "l2", "ppv", "mpv"]),
+    seed=st.integers(0, 1000),
+)
+def test_same_padding_windows_reduce_over_the_positions_inside(d, size, stride, extra, method,
+                                                               seed):
+    from skconv._engine import resolve_padding
+
+    rng = np.random.default_rng(seed)
+    spatial = tuple(int(s) for s in rng.integers(1, 3 + extra, d))
+    x = rng.standard_normal((2,) + spatial + (2,))
+    out = Pool(method=method, size=size, stride=stride, padding="same").fit_transform(x)
+    pads = resolve_padding("same", (size,) * d, stride=stride, input_spatial=spatial)
+    expected_shape = tuple(-(-s // stride) for s in spatial)
+    assert out.shape == (2,) + expected_shape + (2,)
+    for pos in np.ndindex(*expected_shape):
+        region = tuple(
+            slice(max(p * stride - before, 0), max(p * stride - before + size, 0))
+            for p, (before, _) in zip(pos, pads)
+        )
+        inside = x[(slice(None),) + region]
+        flat = inside.reshape(2, -1, 2)
+        if method == "mpv":
+            ref = np.array([[_positive_reference(flat[i, :, c], "mpv") for c in range(2)]
+                            for i in range(2)])
+        else:
+            ref = np.stack([REDUCE[method](flat[i]) for i in range(2)])  # (positions, c) each
+        np.testing.assert_allclose(out[(slice(None),) + pos], ref, rtol=1e-10, atol=1e-12)
+
+
+def test_same_padding_keeps_the_maps_aligned_and_refuses_sequence_statistics():
+    x = np.random.default_rng(0).random((2, 9, 7, 3))
+    assert Pool(size=5, stride=1, padding="same", method="mean").fit_transform(x).shape == x.shape
+    with pytest.raises(ValueError, match="padding must be 'valid' for method 'lspv'"):
+        Pool(size=3, padding="same", method="lspv").fit(np.ones((2, 10)))
+    with pytest.raises(ValueError, match="padding must be one of"):
+        Pool(size=3, padding="full").fit(x)
