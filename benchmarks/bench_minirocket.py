@@ -19,9 +19,9 @@ sets run with skconv alone, as lists of signals.
 aeon pins numpy < 2.4, so it lives in a virtual environment of its own; skconv is
 imported from this checkout::
 
-    python3 -m venv /work/venv-aeon
-    /work/venv-aeon/bin/pip install aeon==1.6.0 scikit-image
-    PYTHONPATH=. /work/venv-aeon/bin/python benchmarks/bench_minirocket.py
+    python3 -m venv venv-aeon
+    venv-aeon/bin/pip install aeon==1.6.0 scikit-image
+    PYTHONPATH=. venv-aeon/bin/python benchmarks/bench_minirocket.py
 
 The last line reads ``mean accuracy skconv A aeon B; time skconv S s aeon T s``
 over the data sets both ran (S and T: total fit + transform seconds).
