@@ -11,12 +11,18 @@ it, batch by batch, while a thread samples the process's memory. Reported:
   happened to stay resident;
 - the time, and the throughput in MB of input per second.
 
+With ``--limit-gb G`` the process runs under ``RLIMIT_DATA`` of G GiB: it cannot
+allocate more than that (heap and anonymous mappings; the pages of a mapped file do
+not count), so the run shows the dataset streaming through memory it could not hold.
+
 Usage: ``python benchmarks/memmap_memory.py [--gigabytes 6] [--batch-size 8]
-[--dir /tmp]``. The file is deleted at the end unless ``--keep`` is given.
+[--limit-gb 2] [--dir /tmp]``. The file is deleted at the end unless ``--keep`` is
+given.
 """
 
 import argparse
 import os
+import resource
 import platform
 import tempfile
 import threading
@@ -72,6 +78,8 @@ def main():
     parser.add_argument("--n-filters", type=int, default=8)
     parser.add_argument("--dir", default=tempfile.gettempdir())
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--limit-gb", type=float, default=None,
+                        help="run under RLIMIT_DATA of this many GiB")
     args = parser.parse_args()
 
     n = int(args.gigabytes * 2**30 // (args.size * args.size))
@@ -81,7 +89,18 @@ def main():
         write_dataset(path, n, args.size)
         print(f"wrote {path} ({path.stat().st_size / 2**30:.2f} GiB) in "
               f"{time.perf_counter() - start:.0f} s")
+    if args.limit_gb is not None:
+        limit = int(args.limit_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+        print(f"RLIMIT_DATA: {args.limit_gb:g} GiB (the process cannot allocate more)")
     X = np.load(path, mmap_mode="r")
+    if args.limit_gb is not None:
+        try:
+            np.ones(X.shape, dtype=np.float32)
+            print("a float32 copy of the data would fit under the limit")
+        except MemoryError:
+            print(f"a float32 copy of the data ({X.size * 4 / 2**30:.0f} GiB) is refused under "
+                  "the limit (MemoryError), as a pipeline that copied its input would be")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"dataset {X.shape} {X.dtype}, {X.nbytes / 2**30:.2f} GiB memory-mapped")
 
