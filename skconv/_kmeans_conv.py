@@ -361,66 +361,29 @@ class KMeansConv(BaseConv):
         return phi
 
     # --- transform ----------------------------------------------------------------
-    def _patch_rows(self, x, extra):
-        """Normalized patch matrix ``(rows, patch_dim + extra)``: q in the first columns."""
-        dt = self._dtype
-        view = _engine.extract_patches(
-            x, self.filters_.shape[1:-1], stride=self._stride, padding=self.padding,
-            dilation=self._dilation,
-        )
-        out_shape = view.shape[: 1 + len(self._stride)]
-        rows = math.prod(out_shape)
-        K = self._patch_dim
-        G = np.empty((rows, K + extra), dtype=dt)
-        Q = G[:, :K]
-        np.copyto(Q.reshape(view.shape), view)  # the im2col copy, straight into G
-        if self.normalize:
-            # Without eps, the rounding left by centring a flat patch would be
-            # scaled up to O(1): flat patches are found exactly and set to 0.
-            flat = Q.max(axis=1) == Q.min(axis=1) if self.norm_eps_ == 0 else None
-            Q -= Q.mean(axis=1, keepdims=True)
-            var = np.einsum("ij,ij->i", Q, Q) / dt.type(K - 1)
-            denom = np.sqrt(var + dt.type(self.norm_eps_))
-            np.divide(1, denom, out=denom, where=denom > 0)
-            if flat is not None:
-                denom[flat] = 0
-            Q *= denom[:, None]
-        return G, out_shape
-
     def _transform_batch(self, x):
-        x = np.asarray(x, dtype=self._dtype)
-        K = self._patch_dim
-        phi = self._folded_matrix(self.encoding)
-        if self.encoding == "triangle":
-            G, out_shape = self._patch_rows(x, 2)
-            Q = G[:, :K]
-            if self.whitening_ is not None:
-                V = Q @ self._whiten_t
-                V -= self._whiten_mean
-                G[:, K] = np.einsum("ij,ij->i", V, V)
-            else:
-                G[:, K] = np.einsum("ij,ij->i", Q, Q)
-            G[:, K + 1] = 1
-            # squared distances to every centroid, then the triangle activation
-            d = G @ phi
-            del G
-            np.maximum(d, 0, out=d)  # rounding can leave tiny negatives
-            np.sqrt(d, out=d)
-            mean_dist = d.mean(axis=1, keepdims=True)
-            np.subtract(mean_dist, d, out=d)
-            np.maximum(d, 0, out=d)
-            return d.reshape(out_shape + (self.n_filters_,))
-        G, out_shape = self._patch_rows(x, 1)
-        G[:, K] = 1
-        scores = G @ phi
-        del G
-        if self.encoding == "hard":
-            best = scores.argmax(axis=1)
-            scores[:] = 0
-            scores[np.arange(len(best)), best] = 1
-            return scores.reshape(out_shape + (self.n_filters_,))
-        codes = encode(scores, self.encoding, self.alpha)
-        return codes.reshape(out_shape + (codes.shape[-1],))
+        key = FoldedTransform.key(self)  # the parameters the transform reads
+        folded = self._phi.get(key)
+        if folded is None:
+            folded = self._phi[key] = FoldedTransform([self])
+        return folded(x)
+
+    @classmethod
+    def _grouped_transform(cls, estimators, groups):
+        """One batched transform of fitted clones, clone ``g`` on channels ``groups[g]``.
+
+        The hook :class:`skconv.ReceptiveFieldConv` looks for: it returns a callable
+        that maps an input batch to the clones' maps side by side (in the order of
+        ``groups``), or None when the clones cannot share one computation (another
+        class, or different geometry or encoding), and the layer then calls the
+        clones one by one.
+        """
+        if not estimators or any(type(est) is not cls for est in estimators):
+            return None
+        keys = {FoldedTransform.key(est) for est in estimators}
+        if len(keys) != 1:
+            return None
+        return FoldedTransform(estimators, groups)
 
     def inverse_transform(self, X):
         raise NotImplementedError(
@@ -428,3 +391,115 @@ class KMeansConv(BaseConv):
             "has no transposed convolution. Use Conv(filters=est.filters_) for the "
             "adjoint of its linear part."
         )
+
+
+# Patch rows of one chunk of groups, in bytes: small enough that the
+# normalization, the whitened norms and the products of a chunk read their
+# operands back from cache.
+_GROUP_CHUNK_BYTES = 2 * 2**20
+
+
+class FoldedTransform:
+    """The folded transform of fitted KMeansConv layers with one geometry, batched.
+
+    Layer ``g`` reads channels ``groups[g]`` of the input (all of them for a
+    single layer, ``groups=None``); the output is their maps side by side, layer
+    by layer. All layers' patches are gathered by one im2col copy, normalized
+    together, and each layer's product (see ``KMeansConv._prepare_transform``) is
+    one matrix of a batched product, chunk of groups by chunk of groups, so that
+    a layer of a hundred groups costs a few calls per batch, not a hundred
+    transforms. Each layer's result is that of its own transform, to float
+    rounding.
+    """
+
+    @staticmethod
+    def key(est):
+        """What layers must share to be computed together."""
+        return (
+            est.filters_.shape, est._stride, repr(est.padding), est._dilation, est.encoding,
+            float(est.alpha), bool(est.normalize), est.whitening_ is None, est._dtype.str,
+        )
+
+    def __init__(self, estimators, groups=None):
+        est = estimators[0]
+        self.kernel = tuple(est.filters_.shape[1:-1])
+        self.geometry = dict(stride=est._stride, padding=est.padding, dilation=est._dilation)
+        self.encoding, self.alpha, self.normalize = est.encoding, est.alpha, est.normalize
+        self.dtype = est._dtype
+        self.patch_dim = est._patch_dim
+        self.n_filters = est.n_filters_
+        self.channels = None if groups is None else np.asarray(groups, dtype=np.intp).ravel()
+        # (n_groups, patch_dim + extra, n_filters): each layer's folded matrix
+        self.phi = np.stack([e._folded_matrix(self.encoding) for e in estimators])
+        self.norm_eps = np.array([e.norm_eps_ for e in estimators], dtype=self.dtype)
+        self.whiten_t = self.whiten_mean = None
+        if self.encoding == "triangle" and est.whitening_ is not None:
+            self.whiten_t = np.stack([e._whiten_t for e in estimators])
+            self.whiten_mean = np.stack([e._whiten_mean for e in estimators])[:, None, :]
+
+    def __call__(self, x):
+        dt, K = self.dtype, self.patch_dim
+        n_groups, F = len(self.phi), self.n_filters
+        x = np.asarray(x, dtype=dt)
+        if self.channels is not None:
+            x = x[..., self.channels]  # the groups' channels, group after group
+        view = _engine.extract_patches(x, self.kernel, **self.geometry)
+        d = len(self.kernel)
+        out_shape = view.shape[: 1 + d]
+        rows = math.prod(out_shape)
+        cg = x.shape[-1] // n_groups
+        # (n_groups, n, *out, *kernel, cg): the patches of each group
+        view = np.moveaxis(view.reshape(view.shape[:-1] + (n_groups, cg)), -2, 0)
+        triangle = self.encoding == "triangle"
+        extra = 2 if triangle else 1
+        codes = np.empty((rows, n_groups, F), dtype=dt)
+        step = max(1, _GROUP_CHUNK_BYTES // (rows * (K + extra) * dt.itemsize))
+        for g0 in range(0, n_groups, step):
+            g1 = min(g0 + step, n_groups)
+            buf = np.empty((g1 - g0, rows, K + extra), dtype=dt)
+            Q = buf[..., :K]
+            # the im2col copy, straight into the product's operand
+            np.copyto(np.reshape(Q, view[g0:g1].shape, copy=False), view[g0:g1])
+            if self.normalize:
+                self._normalize(Q, self.norm_eps[g0:g1])
+            if triangle:
+                if self.whiten_t is not None:
+                    V = np.matmul(Q, self.whiten_t[g0:g1])
+                    V -= self.whiten_mean[g0:g1]
+                    buf[..., K] = np.einsum("...k,...k->...", V, V)
+                else:
+                    buf[..., K] = np.einsum("...k,...k->...", Q, Q)
+            buf[..., -1] = 1
+            out = codes[:, g0:g1]
+            np.matmul(buf, self.phi[g0:g1], out=out.transpose(1, 0, 2))
+            del buf
+            if triangle:
+                # squared distances to every centroid, then the triangle activation
+                np.maximum(out, 0, out=out)  # rounding can leave tiny negatives
+                np.sqrt(out, out=out)
+                np.subtract(out.mean(axis=-1, keepdims=True), out, out=out)
+                np.maximum(out, 0, out=out)
+            elif self.encoding == "hard":
+                best = out.argmax(axis=-1)[..., None]
+                out[...] = 0
+                np.put_along_axis(out, best, 1, axis=-1)
+            elif self.encoding != "split":
+                encode(out, self.encoding, self.alpha)  # in place
+        if self.encoding == "split":
+            codes = encode(codes, "split", self.alpha)  # per group: [pos, neg]
+        return codes.reshape(out_shape + (n_groups * codes.shape[-1],))
+
+    def _normalize(self, Q, norm_eps):
+        """Contrast-normalize the patch rows ``Q`` (groups, rows, K) in place."""
+        dt, K = self.dtype, self.patch_dim
+        # Without eps, the rounding left by centring a flat patch would be
+        # scaled up to O(1): flat patches are found exactly and set to 0.
+        exact = norm_eps == 0
+        flat = (Q.max(axis=-1) == Q.min(axis=-1)) & exact[:, None] if exact.any() else None
+        Q -= Q.mean(axis=-1, keepdims=True)
+        var = np.einsum("...k,...k->...", Q, Q) / dt.type(K - 1)
+        denom = np.sqrt(var + norm_eps[:, None])
+        np.divide(1, denom, out=denom, where=denom > 0)
+        if flat is not None:
+            denom[flat] = 0
+        Q *= denom[..., None]

@@ -221,17 +221,20 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         self.groups_ = groups
         self.similarity_ = S
         self.estimators_ = estimators
+        # One batched computation of all the groups when the clones' class offers
+        # it (KMeansConv does); else each batch calls the clones one by one.
+        batched = getattr(type(template), "_grouped_transform", None)
+        self._batched = None if batched is None else batched(estimators, groups)
         self.n_output_channels_ = int(
             sum(o.shape[-1] for o in self._group_outputs(Xv))
         )
         return self
 
-    def _group_outputs(self, Xv):
-        # Conv-family transformers return lazy maps: this computes nothing.
-        return [
-            est.transform(_select_channels(Xv, channels))
-            for est, channels in zip(self.estimators_, self.groups_)
-        ]
+    def _group_outputs(self, Xv, n_groups=None):
+        # Conv-family transformers return lazy maps: this computes nothing. They
+        # check the input of their group (n_groups of them: the first ones).
+        pairs = list(zip(self.estimators_, self.groups_))[:n_groups]
+        return [est.transform(_select_channels(Xv, channels)) for est, channels in pairs]
 
     def transform(self, X):
         """Apply each group's layer to its channels and concatenate the maps.
@@ -250,7 +253,9 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         check_is_fitted(self, "estimators_")
         self._check_params()
         Xv = self._check_input(X, reset=False)
-        outs = self._group_outputs(Xv)
+        # Batched clones share one geometry: the first checks the input for all
+        # (a hundred transforms per batch of a stack would cost more than the maps).
+        outs = self._group_outputs(Xv, 1 if self._batched is not None else None)
         variable = is_variable_size(Xv) or any(is_variable_size(o) for o in outs)
         out_spatial = None
         if not variable:
@@ -263,20 +268,22 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
             out_spatial = shapes.pop()
         if self.batch_size == "auto":
             sizes = [getattr(o, "batch_size", 256) for o in outs]
-            batch_size = max(1, min(sizes) // len(outs))
+            batch_size = max(1, min(sizes) // len(self.estimators_))
         else:
             batch_size = self.batch_size
         return FeatureMaps(
             Xv,
             self._transform_batch,
             out_spatial=out_spatial,
-            n_channels=sum(o.shape[-1] for o in outs),
+            n_channels=self.n_output_channels_,
             dtype=np.result_type(*[o.dtype for o in outs]),
             batch_size=batch_size,
             n_jobs=self.n_jobs,
         )
 
     def _transform_batch(self, x):
+        if self._batched is not None:
+            return self._batched(x)
         parts = [
             materialize(est.transform(x[..., channels]))
             for est, channels in zip(self.estimators_, self.groups_)
