@@ -258,6 +258,9 @@ class KMeansConv(BaseConv):
         shape = (self.n_filters,) + kernel + (n_channels,)
         self.centroids_ = centroids.reshape(shape).astype(self._dtype)
         self.n_patches_ = int(P.shape[0])
+        # normalization ignores a constant shift of a patch; the transform shifts
+        # patches by the training patches' mean to keep its row variances accurate
+        self._patch_shift = float(P.mean())
         # Fold the whitening into the filters: c . W(p - m) = (W c) . p - (W c) . m
         filters, offset = fold_whitening(centroids, zca)
         self._prepare_transform(centroids, filters, offset)
@@ -404,12 +407,24 @@ class FoldedTransform:
 
     Layer ``g`` reads channels ``groups[g]`` of the input (all of them for a
     single layer, ``groups=None``); the output is their maps side by side, layer
-    by layer. All layers' patches are gathered by one im2col copy, normalized
-    together, and each layer's product (see ``KMeansConv._prepare_transform``) is
-    one matrix of a batched product, chunk of groups by chunk of groups, so that
-    a layer of a hundred groups costs a few calls per batch, not a hundred
-    transforms. Each layer's result is that of its own transform, to float
-    rounding.
+    by layer. All layers' patches are gathered by one im2col copy, and each
+    layer's product (see ``KMeansConv._prepare_transform``) is one matrix of a
+    batched product, chunk of groups by chunk of groups, so that a layer of a
+    hundred groups costs a few calls per batch, not a hundred transforms. Each
+    layer's result is that of its own transform, to float rounding.
+
+    Where the normalization happens depends on which side of the product is
+    narrower. With more filters than patch values (a first layer: 1,600 filters,
+    108 values) the patch rows are centred and scaled in place, as the
+    transform's definition says. With fewer (a receptive field: 32 filters, 144
+    values) the rows are left raw and the normalization is applied to the
+    products instead: centring ``p - mean(p)`` is folded into the matrices (the
+    filters and the whitening, centred along the patch axis), and the scale
+    ``1 / sqrt(var + eps)`` multiplies the few output columns, with the rows'
+    constant terms divided by it beforehand. The row means and variances come
+    from two passes over the rows, which are first shifted by a constant fixed at
+    fit (the training patches' mean; a shift common to a row leaves its
+    normalization unchanged) so that the variance loses little to cancellation.
     """
 
     @staticmethod
@@ -422,32 +437,69 @@ class FoldedTransform:
 
     def __init__(self, estimators, groups=None):
         est = estimators[0]
+        dt = est._dtype
         self.kernel = tuple(est.filters_.shape[1:-1])
         self.geometry = dict(stride=est._stride, padding=est.padding, dilation=est._dilation)
         self.encoding, self.alpha, self.normalize = est.encoding, est.alpha, est.normalize
-        self.dtype = est._dtype
-        self.patch_dim = est._patch_dim
+        self.dtype = dt
+        self.patch_dim = K = est._patch_dim
         self.n_filters = est.n_filters_
         self.channels = None if groups is None else np.asarray(groups, dtype=np.intp).ravel()
-        # (n_groups, patch_dim + extra, n_filters): each layer's folded matrix
-        self.phi = np.stack([e._folded_matrix(self.encoding) for e in estimators])
-        self.norm_eps = np.array([e.norm_eps_ for e in estimators], dtype=self.dtype)
-        self.whiten_t = self.whiten_mean = None
-        if self.encoding == "triangle" and est.whitening_ is not None:
-            self.whiten_t = np.stack([e._whiten_t for e in estimators])
-            self.whiten_mean = np.stack([e._whiten_mean for e in estimators])[:, None, :]
+        self.norm_eps = np.array([e.norm_eps_ for e in estimators], dtype=dt)
+        self.output_side = bool(self.normalize) and self.n_filters < K
+        triangle = self.encoding == "triangle"
+        whitened = triangle and est.whitening_ is not None
+        self.whiten = None
+        if not self.output_side:
+            # (n_groups, patch_dim + extra, n_filters): each layer's folded matrix
+            self.phi = np.stack([e._folded_matrix(self.encoding) for e in estimators])
+            if whitened:
+                self.whiten = np.stack([e._whiten_t for e in estimators])
+                self.whiten_mean = np.stack([e._whiten_mean for e in estimators])[:, None, :]
+            return
+        self.shift = np.array([getattr(e, "_patch_shift", 0.0) for e in estimators], dtype=dt)
+        phis, whitens, offsets = [], [], []
+        for e in estimators:
+            filters, offset, sqnorms = e._fold
+            # q . f = r (p - mean(p)) . f = r p . (f - mean(f)): centred filters
+            fc = filters - filters.mean(axis=1, keepdims=True)
+            if triangle:
+                phi = np.vstack([-2.0 * fc.T, np.ones((1, len(fc))), (sqnorms + 2 * offset)[None]])
+            elif self.encoding == "hard":
+                phi = np.vstack([2.0 * fc.T, (-2.0 * offset - sqnorms)[None]])
+            else:
+                phi = np.vstack([fc.T, -offset[None]])
+            phis.append(phi)
+            if whitened:
+                # u = W (q - m) = r (p - mean(p)) W - a with a = W m: the centring
+                # folds into W's columns, and u . a comes as one more column
+                W = e.whitening_
+                a = W @ (np.zeros(K) if e.patch_mean_ is None else e.patch_mean_)
+                Wc = W.T - W.T.mean(axis=0, keepdims=True)
+                whitens.append(np.hstack([Wc, (Wc @ a)[:, None]]))
+                offsets.append(a @ a)
+        self.phi = np.ascontiguousarray(np.stack(phis), dtype=dt)
+        if whitened:
+            self.whiten = np.ascontiguousarray(np.stack(whitens), dtype=dt)
+            self.whiten_sq = np.array(offsets, dtype=dt)[:, None]
 
     def __call__(self, x):
         dt, K = self.dtype, self.patch_dim
         n_groups, F = len(self.phi), self.n_filters
         x = np.asarray(x, dtype=dt)
         if self.channels is not None:
-            x = x[..., self.channels]  # the groups' channels, group after group
+            x = np.take(x, self.channels, axis=-1)  # the groups' channels, one group after another
+        cg = x.shape[-1] // n_groups
+        if self.output_side:
+            if self.channels is None:
+                x = x - self.shift[0]  # never in place on the caller's input
+            else:
+                grouped = x.reshape(x.shape[:-1] + (n_groups, cg))
+                grouped -= self.shift[:, None]
         view = _engine.extract_patches(x, self.kernel, **self.geometry)
         d = len(self.kernel)
         out_shape = view.shape[: 1 + d]
         rows = math.prod(out_shape)
-        cg = x.shape[-1] // n_groups
         # (n_groups, n, *out, *kernel, cg): the patches of each group
         view = np.moveaxis(view.reshape(view.shape[:-1] + (n_groups, cg)), -2, 0)
         triangle = self.encoding == "triangle"
@@ -460,19 +512,15 @@ class FoldedTransform:
             Q = buf[..., :K]
             # the im2col copy, straight into the product's operand
             np.copyto(np.reshape(Q, view[g0:g1].shape, copy=False), view[g0:g1])
-            if self.normalize:
-                self._normalize(Q, self.norm_eps[g0:g1])
-            if triangle:
-                if self.whiten_t is not None:
-                    V = np.matmul(Q, self.whiten_t[g0:g1])
-                    V -= self.whiten_mean[g0:g1]
-                    buf[..., K] = np.einsum("...k,...k->...", V, V)
-                else:
-                    buf[..., K] = np.einsum("...k,...k->...", Q, Q)
-            buf[..., -1] = 1
+            if self.output_side:
+                scale = self._fill_output_side(buf, g0, g1)
+            else:
+                self._fill_input_side(buf, g0, g1)
             out = codes[:, g0:g1]
             np.matmul(buf, self.phi[g0:g1], out=out.transpose(1, 0, 2))
             del buf
+            if self.output_side:
+                out *= scale.T[..., None]
             if triangle:
                 # squared distances to every centroid, then the triangle activation
                 np.maximum(out, 0, out=out)  # rounding can leave tiny negatives
@@ -489,17 +537,72 @@ class FoldedTransform:
             codes = encode(codes, "split", self.alpha)  # per group: [pos, neg]
         return codes.reshape(out_shape + (n_groups * codes.shape[-1],))
 
-    def _normalize(self, Q, norm_eps):
-        """Contrast-normalize the patch rows ``Q`` (groups, rows, K) in place."""
-        dt, K = self.dtype, self.patch_dim
-        # Without eps, the rounding left by centring a flat patch would be
-        # scaled up to O(1): flat patches are found exactly and set to 0.
+    def _flat_rows(self, Q, norm_eps):
+        """Rows that are exactly constant, in the groups without eps (else None).
+
+        Without eps, the rounding left by centring a flat patch would be scaled up
+        to O(1): flat patches are found exactly and set to 0.
+        """
         exact = norm_eps == 0
-        flat = (Q.max(axis=-1) == Q.min(axis=-1)) & exact[:, None] if exact.any() else None
-        Q -= Q.mean(axis=-1, keepdims=True)
-        var = np.einsum("...k,...k->...", Q, Q) / dt.type(K - 1)
-        denom = np.sqrt(var + norm_eps[:, None])
-        np.divide(1, denom, out=denom, where=denom > 0)
+        if not exact.any():
+            return None
+        return (Q.max(axis=-1) == Q.min(axis=-1)) & exact[:, None]
+
+    def _fill_input_side(self, buf, g0, g1):
+        """Normalize the rows in place and fill the extra columns."""
+        dt, K = self.dtype, self.patch_dim
+        Q = buf[..., :K]
+        if self.normalize:
+            norm_eps = self.norm_eps[g0:g1]
+            flat = self._flat_rows(Q, norm_eps)
+            Q -= Q.mean(axis=-1, keepdims=True)
+            var = np.einsum("...k,...k->...", Q, Q) / dt.type(K - 1)
+            denom = np.sqrt(var + norm_eps[:, None])
+            np.divide(1, denom, out=denom, where=denom > 0)
+            if flat is not None:
+                denom[flat] = 0
+            Q *= denom[..., None]
+        if self.encoding == "triangle":
+            if self.whiten is not None:
+                V = np.matmul(Q, self.whiten[g0:g1])
+                V -= self.whiten_mean[g0:g1]
+                buf[..., K] = np.einsum("...k,...k->...", V, V)
+            else:
+                buf[..., K] = np.einsum("...k,...k->...", Q, Q)
+        buf[..., -1] = 1
+
+    def _fill_output_side(self, buf, g0, g1):
+        """Fill the extra columns of raw rows; return the scale of each output row."""
+        dt, K = self.dtype, self.patch_dim
+        P = buf[..., :K]
+        norm_eps = self.norm_eps[g0:g1]
+        flat = self._flat_rows(P, norm_eps)
+        total = np.einsum("...k->...", P)
+        centred_sq = np.einsum("...k,...k->...", P, P)
+        centred_sq -= total * total / dt.type(K)  # ||p - mean(p)||^2
+        np.maximum(centred_sq, 0, out=centred_sq)
+        denom = np.sqrt(centred_sq / dt.type(K - 1) + norm_eps[:, None])
+        scale = np.divide(1, denom, out=denom, where=denom > 0)
         if flat is not None:
-            denom[flat] = 0
-        Q *= denom[..., None]
+            scale[flat] = 0
+        zero = scale == 0
+        if zero.any():
+            # the normalized patch is 0: only the constant terms are left (with
+            # the row zeroed and a scale of 1, the sums below give them exactly)
+            P[zero] = 0
+            scale[zero] = 1
+            centred_sq[zero] = 0
+        inv = 1 / scale
+        if self.encoding == "triangle":
+            if self.whiten is not None:
+                V = np.matmul(P, self.whiten[g0:g1])  # (p - mean(p)) W, then (p - mean(p)) W a
+                sq = np.einsum("...k,...k->...", V[..., :K], V[..., :K])
+                # ||u||^2 = r^2 ||(p - mean(p)) W||^2 - 2 r (p - mean(p)) W a + ||a||^2
+                sq *= scale * scale
+                sq -= 2 * scale * V[..., K]
+                sq += self.whiten_sq[g0:g1]
+            else:
+                sq = centred_sq * (scale * scale)  # ||q||^2
+            buf[..., K] = sq * inv
+        buf[..., -1] = inv
+        return scale
