@@ -23,6 +23,7 @@ __all__ = [
     "materialize",
     "n_samples",
     "is_variable_size",
+    "run_in_threads",
 ]
 
 
@@ -202,19 +203,10 @@ class FeatureMaps:
             yield batch
 
     def _run(self, func):
-        slices = self._slices()
-        workers = min(effective_n_jobs(self.n_jobs), len(slices))
-
-        def task(sl):
-            return func(sl, self._compute(_subset(self._source, sl)))
-
-        if workers <= 1:
-            return [task(sl) for sl in slices]
-        # One BLAS thread per worker: the workers already use every core, and
-        # threading the element-wise work and pooling is where the speed is.
-        with threadpool_limits(limits=1, user_api="blas"):
-            with ThreadPoolExecutor(max_workers=workers) as ex:
-                return list(ex.map(task, slices))
+        return run_in_threads(
+            lambda sl: func(sl, self._compute(_subset(self._source, sl))),
+            self._slices(), self.n_jobs,
+        )
 
     def map_batches(self, func):
         """Apply ``func`` to the maps of each batch and return the results in order.
@@ -224,6 +216,26 @@ class FeatureMaps:
         maps in memory. Samples with different spatial sizes come one per batch.
         """
         return self._run(lambda sl, batch: func(batch))
+
+
+def run_in_threads(func, items, n_jobs, *, single_blas_thread=False):
+    """``[func(item) for item in items]``, in ``n_jobs`` threads, results in order.
+
+    With several workers each BLAS call runs on one thread: the workers already
+    use every core, and threading the element-wise work is where the speed is
+    (and several BLAS threads per small product, on a shared machine, wait for
+    each other). ``single_blas_thread`` asks for one BLAS thread even when the
+    work runs serially, so that results do not depend on ``n_jobs``.
+    """
+    items = list(items)
+    workers = min(effective_n_jobs(n_jobs), len(items))
+    if workers <= 1 and not single_blas_thread:
+        return [func(item) for item in items]
+    with threadpool_limits(limits=1, user_api="blas"):
+        if workers <= 1:
+            return [func(item) for item in items]
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            return list(ex.map(func, items))
 
 
 def _spatial_ndim(source):

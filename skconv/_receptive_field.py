@@ -14,7 +14,7 @@ from ._grouping import (
     random_groups,
     sample_responses,
 )
-from ._maps import FeatureMaps, is_variable_size, materialize
+from ._maps import FeatureMaps, is_variable_size, materialize, run_in_threads
 from ._docs import fill_doc
 from ._validation import (
     check_batch_size,
@@ -49,6 +49,14 @@ def _select_channels(X, channels):
         batch_size=batch_size,
         n_jobs=n_jobs,
     )
+
+
+def _group_input(X, channels):
+    """The channels of one group, to fit its clone on: a copy for an array (a
+    group's channels are a small part of the maps), else a lazy view."""
+    if isinstance(X, np.ndarray):
+        return np.take(X, channels, axis=-1)
+    return _select_channels(X, channels)
 
 
 @fill_doc
@@ -90,7 +98,8 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         clones' own batch size by ``n_groups``, so a batch of the concatenated maps
         takes about the memory of one clone's batch.
     n_jobs : int, default=None
-        Threads over batches when the maps are consumed.
+        Threads over the groups at fit, and over batches when the maps are
+        consumed. Results do not depend on it.
 
     Attributes
     ----------
@@ -213,11 +222,19 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
             S = None
             groups = random_groups(self.n_channels_in_, n_groups, group_size, rng)
         estimators = []
-        for channels in groups:
+        for _ in groups:  # seeds drawn in order, whatever the threads
             est = clone(template)
             seed_if_unset(est, rng)
-            est.fit(_select_channels(Xv, channels), y)
             estimators.append(est)
+
+        def fit_group(pair):
+            est, channels = pair
+            return est.fit(_group_input(Xv, channels), y)
+
+        # The groups are fitted in n_jobs threads, each product on one BLAS thread
+        # (the products of a group are small), also when serial, so that the
+        # filters do not depend on n_jobs.
+        run_in_threads(fit_group, zip(estimators, groups), self.n_jobs, single_blas_thread=True)
         self.groups_ = groups
         self.similarity_ = S
         self.estimators_ = estimators
