@@ -16,6 +16,7 @@ from ._patch_families import PCAConv, PatchConv
 from ._pool import Pool
 from ._receptive_field import ReceptiveFieldConv
 from ._stack import LayerwiseStack
+from ._transform_pool import TransformPool
 from ._zca import ZCA
 
 __version__ = "0.1.0.dev0"
@@ -33,6 +34,7 @@ __all__ = [
     "Pool",
     "RandomConv",
     "ReceptiveFieldConv",
+    "TransformPool",
     "ZCA",
     "channel_similarity",
     "filters",
