@@ -35,7 +35,9 @@ pools the stack's features over each image and its mirror image
 (training-time mirroring; twice the training features in memory). ``--stock``
 also classifies the same (standardized) features with scikit-learn classifiers
 a user would pick, their regularization chosen on the same held-out images.
-The last line printed is ``test accuracy: 0.XXXX``: the two-layer accuracy, with
+``--n3`` adds a third layer (max pool 3x3 stride 2, then groups of the second
+layer's channels), whose quadrant sums join the features. The last line
+printed is ``test accuracy: 0.XXXX``: the accuracy of all the layers, with
 test-time mirroring when ``--mirror-test`` is given.
 
 Run from the repository root (needs ../shared/data/cifar10_jpeg_q75.npz)::
@@ -87,9 +89,17 @@ def build_stack(args):
                     n_jobs=-1,
                 ),
             ),
-        ],
+        ] + ([] if not args.n3 else [
+            # a third layer: 11x11 maps pooled to 5x5, groups of the second layer's channels
+            ("pool2", Pool(size=3, stride=2, method="max")),
+            ("conv3", ReceptiveFieldConv(
+                KMeansConv(args.n3, 3, n_patches=args.n_patches2, init=args.init,
+                           whiten_eps=args.whiten_eps2, encoding=args.encoding2,
+                           alpha=args.alpha2),
+                n_groups=args.n_groups3, group_size=args.group_size, n_jobs=-1)),
+        ]),
         fit_subset=args.fit_subset,
-        concat=["conv1", "conv2"],
+        concat=["conv1", "conv2"] + (["conv3"] if args.n3 else []),
         pool=Pool(grid=(2, 2)),
         random_state=args.seed,
     )
@@ -114,6 +124,8 @@ def cache_path(args):
         eps += f"_{args.encoding2}{args.alpha2:g}"
     if args.invariant:
         eps += f"_invariant{args.invariant}"
+    if args.n3:
+        eps += f"_layer3g{args.n_groups3}n{args.n3}"
     return args.features_dir / (
         f"stack_n1{args.n1}_p{args.n_patches1}_pool{args.pool1_method}{args.pool1_size}"
         f"s{args.pool1_stride}_g{args.n_groups}x{args.group_size}_n2{args.n2}_k{args.kernel2}"
@@ -157,6 +169,11 @@ def main(argv=None):
     parser.add_argument("--group-size", type=int, default=16)
     parser.add_argument("--n2", type=int, default=32, help="second-layer filters per group")
     parser.add_argument("--kernel2", type=int, default=3)
+    parser.add_argument("--n3", type=int, default=0,
+                        help="third-layer filters per group (0: no third layer); its groups "
+                        "take --group-size channels of the second layer, its k-means the "
+                        "second layer's settings")
+    parser.add_argument("--n-groups3", type=int, default=100)
     parser.add_argument("--n-patches2", type=int, default=40_000, help="per group")
     parser.add_argument("--fit-subset", type=int, default=3_000,
                         help="images each layer is fitted on; layer 2's fit holds their "
@@ -298,8 +315,9 @@ def main(argv=None):
         report("layer 1 alone", result)
     result = classify(F_train, y_train, F_test, y_test, args.C, n_val, args.svm_iter,
                       args.solver, args.verbose, F_mirror)
-    rows.append(("layers 1 + 2", F_train.shape[1], *result))
-    report("layers 1 + 2", result)
+    name = "layers 1 + 2 + 3" if args.n3 else "layers 1 + 2"
+    rows.append((name, F_train.shape[1], *result))
+    report(name, result)
     final = result[5] if result[5] is not None else result[0]
     # classify() standardized the features in place: what a scaler in a
     # Pipeline would give the stock classifiers
