@@ -128,6 +128,14 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
     given; inside :class:`LayerwiseStack`, ``fit_subset`` bounds it. ``transform``
     stays lazy and streams batch by batch.
 
+    When the clones are :class:`KMeansConv` layers of one geometry and encoding,
+    all groups are computed together: one copy of every group's patches and one
+    batched matrix product per chunk of groups, instead of one transform per
+    group and batch; each group's maps equal its clone's to float rounding. The
+    soft threshold and ReLU encodings skip the whitened norm of every patch that
+    the triangle needs, which is most of the layer's time (a 144 x 144 product
+    per patch and group against 144 x 32 for the filters).
+
     See Also
     --------
     group_channels : the grouping as a function.
@@ -272,7 +280,7 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         Xv = self._check_input(X, reset=False)
         # Batched clones share one geometry: the first checks the input for all
         # (a hundred transforms per batch of a stack would cost more than the maps).
-        outs = self._group_outputs(Xv, 1 if self._batched is not None else None)
+        outs = self._group_outputs(Xv, 1 if getattr(self, "_batched", None) is not None else None)
         variable = is_variable_size(Xv) or any(is_variable_size(o) for o in outs)
         out_spatial = None
         if not variable:
@@ -299,8 +307,9 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         )
 
     def _transform_batch(self, x):
-        if self._batched is not None:
-            return self._batched(x)
+        batched = getattr(self, "_batched", None)  # None also for layers pickled before it
+        if batched is not None:
+            return batched(x)
         parts = [
             materialize(est.transform(x[..., channels]))
             for est, channels in zip(self.estimators_, self.groups_)
