@@ -8,12 +8,23 @@ Three workloads:
 - volumes: 200 volumes 32x32x32, 32 filters 5x5x5, valid, ReLU, then sums over
   the eight octants (176 MFLOP per volume).
 
+and, with ``--stack``, the two-layer stack of ``cifar10_stack.py`` at its
+full-CIFAR shapes (1,600 filters 6x6x3, max pool 3x3 stride 2, 100 groups of
+16 channels x 32 filters 3x3, quadrant sums of both layers), fitted on random
+images with few patches: the throughput depends on the shapes only.
+
 Every figure is the median of ``--repeats`` runs, and the ratios compare
-numbers measured in the same process. torch is used only when installed.
+numbers measured in the same process. The runs of a table are interleaved, the
+GEMM peak's among them (one repeat of each in turn), so that a machine shared
+with other jobs slows them alike. "CPU s" is the process's CPU time per run
+(both cores counted): on a shared machine the images per CPU second say what
+the code costs when the wall-clock time says how busy the machine was. torch
+is used only when installed.
 
 Run from the repository root::
 
     python benchmarks/bench_conv.py
+    python benchmarks/bench_conv.py --stack --n-images 300
 """
 
 import argparse
@@ -29,24 +40,33 @@ from skconv import Conv, Pool
 from skconv.filters import gabor_bank
 
 
-def median_time(func, repeats, warmup=1):
-    for _ in range(warmup):
-        func()
-    times = []
+def interleaved_times(funcs, repeats, warmup=1):
+    """Median wall-clock and CPU seconds of each function, the repeats interleaved."""
+    for func in funcs.values():
+        for _ in range(warmup):
+            func()
+    wall = {name: [] for name in funcs}
+    cpu = {name: [] for name in funcs}
     for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, func in funcs.items():
+            w0, c0 = time.perf_counter(), time.process_time()
+            func()
+            wall[name].append(time.perf_counter() - w0)
+            cpu[name].append(time.process_time() - c0)
+    return ({name: statistics.median(v) for name, v in wall.items()},
+            {name: statistics.median(v) for name, v in cpu.items()})
 
 
-def gemm_peak(repeats):
+GEMM_FLOP = 2 * 2048**3
+
+
+def gemm_func():
+    """A float32 2048^3 GEMM (numpy), the peak the pipelines are compared with."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((2048, 2048), dtype=np.float32)
     b = rng.standard_normal((2048, 2048), dtype=np.float32)
     c = np.empty((2048, 2048), dtype=np.float32)
-    t = median_time(lambda: np.matmul(a, b, out=c), max(repeats, 5))
-    return 2 * 2048**3 / t
+    return lambda: np.matmul(a, b, out=c)
 
 
 def numpy_pipeline(x, w, chunk=100):
@@ -128,6 +148,8 @@ def main():
     parser.add_argument("--n-images", type=int, default=1000)
     parser.add_argument("--n-volumes", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--stack", action="store_true",
+                        help="also measure the two-layer stack of cifar10_stack.py")
     parser.add_argument("--batch-size", default="auto",
                         type=lambda v: v if v == "auto" else int(v))
     args = parser.parse_args()
@@ -148,52 +170,95 @@ def main():
     blas = [f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)"
             for i in threadpool_info() if i["user_api"] == "blas"]
     print(f"BLAS: {', '.join(blas)}")
-    peak = gemm_peak(args.repeats)
-    print(f"float32 GEMM 2048^3 (numpy): {peak / 1e9:.1f} GFLOP/s\n")
-
     ref = numpy_pipeline(x[:50], w)
     got = skconv_pipeline(x[:50], w, -1, args.batch_size)
     np.testing.assert_allclose(got, ref, rtol=2e-3, atol=1e-2)  # same work, same answer
 
-    rows = []
-    t_np = median_time(lambda: numpy_pipeline(x, w), args.repeats)
-    rows.append(("plain numpy pipeline", t_np))
-    t_sk = median_time(lambda: skconv_pipeline(x, w, -1, args.batch_size), args.repeats)
-    rows.append(("skconv Conv + Pool (n_jobs=-1)", t_sk))
-    t_sk1 = median_time(lambda: skconv_pipeline(x, w, None, args.batch_size), args.repeats)
-    rows.append(("skconv Conv + Pool (n_jobs=None)", t_sk1))
+    funcs = {"gemm": gemm_func(),
+             "plain numpy pipeline": lambda: numpy_pipeline(x, w),
+             "skconv Conv + Pool (n_jobs=-1)": lambda: skconv_pipeline(x, w, -1, args.batch_size),
+             "skconv Conv + Pool (n_jobs=None)":
+                 lambda: skconv_pipeline(x, w, None, args.batch_size)}
     if torch is not None:
         torch.set_num_threads(cores)
         xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
         wt = torch.from_numpy(np.ascontiguousarray(w.transpose(0, 3, 1, 2)))
-        t_t = median_time(lambda: torch_coates(torch, xt, wt), args.repeats)
-        rows.append((f"torch {torch.__version__} conv2d + relu + sums", t_t))
-
+        funcs[f"torch {torch.__version__} conv2d + relu + sums"] = lambda: torch_coates(torch, xt, wt)
+    wall, cpu = interleaved_times(funcs, args.repeats)
+    peak = GEMM_FLOP / wall.pop("gemm")
+    peak_cpu = GEMM_FLOP / cpu.pop("gemm")
+    print(f"float32 GEMM 2048^3 (numpy), median of the interleaved runs: {peak / 1e9:.1f} GFLOP/s "
+          f"({peak_cpu / 1e9:.1f} per CPU second)\n")
+    t_np = wall["plain numpy pipeline"]
     print(f"Coates layer: {n} images 32x32x3, 1600 filters 6x6x3, valid, relu, 2x2 sum pool")
-    print_throughput(rows, n, flop, peak, "images/s")
+    print(f"{'pipeline':<42} {'median s':>9} {'images/s':>9} {'GFLOP/s':>8} {'% peak':>7} "
+          f"{'vs numpy':>9} {'CPU s':>7} {'% peak per CPU s':>17}")
+    for name, t in wall.items():
+        gf = flop / t
+        print(f"{name:<42} {t:9.3f} {n / t:9.0f} {gf / 1e9:8.1f} {100 * gf / peak:6.1f}% "
+              f"{t_np / t:8.2f}x {cpu[name]:7.3f} {100 * flop / cpu[name] / peak_cpu:16.1f}%")
 
     # Small bank: few filters, where im2col + GEMM is wasteful.
     bank = gabor_bank(frequencies=(0.15, 0.3), n_orientations=8, kernel_size=11).astype(np.float32)
     g = rng.random((n, 28, 28), dtype=np.float32)
     print(f"\nSmall bank: {n} images 28x28x1, {len(bank)} Gabor filters 11x11, valid")
-    rows = []
-    t_small = median_time(
-        lambda: np.asarray(Conv(bank, n_jobs=-1, batch_size=args.batch_size).fit_transform(g)),
-        args.repeats,
-    )
-    rows.append(("skconv Conv (maps materialized)", t_small))
+    funcs = {"skconv Conv (maps materialized)": lambda: np.asarray(
+        Conv(bank, n_jobs=-1, batch_size=args.batch_size).fit_transform(g))}
     if torch is not None:
         gt = torch.from_numpy(g[:, None])
         bt = torch.from_numpy(np.ascontiguousarray(bank.transpose(0, 3, 1, 2)))
-        with torch.no_grad():
-            t_ts = median_time(lambda: torch.nn.functional.conv2d(gt, bt), args.repeats)
-        rows.append((f"torch {torch.__version__} conv2d", t_ts))
-    print(f"{'pipeline':<42} {'median s':>9} {'images/s':>9} {'vs torch':>9}")
-    for name, t in rows:
-        vs = f"{rows[-1][1] / t:8.2f}x" if torch is not None else "       -"
-        print(f"{name:<42} {t:9.4f} {n / t:9.0f} {vs}")
 
-    # Volumes: a 3-D layer, the same recipe with a 3-tuple kernel.
+        def torch_small():
+            with torch.no_grad():
+                return torch.nn.functional.conv2d(gt, bt)
+
+        funcs[f"torch {torch.__version__} conv2d"] = torch_small
+    wall, cpu = interleaved_times(funcs, args.repeats)
+    last = list(wall)[-1]
+    print(f"{'pipeline':<42} {'median s':>9} {'images/s':>9} {'vs torch':>9} {'CPU s':>7}")
+    for name, t in wall.items():
+        vs = f"{wall[last] / t:8.2f}x" if torch is not None else "       -"
+        print(f"{name:<42} {t:9.4f} {n / t:9.0f} {vs} {cpu[name]:7.4f}")
+
+    volumes_throughput(args, rng, peak)
+    if args.stack:
+        stack_throughput(args, rng)
+
+
+def stack_throughput(args, rng):
+    """Images/s of the two-layer stack's features at the full-CIFAR shapes."""
+    from skconv import KMeansConv, LayerwiseStack, ReceptiveFieldConv
+
+    n = args.n_images
+    x = (255 * rng.random((max(n, 500), 32, 32, 3))).astype(np.float32)
+    funcs = {}
+    for encoding in ("triangle", "soft_threshold"):
+        stack = LayerwiseStack(
+            [("conv1", KMeansConv(1600, 6, n_patches=20_000, max_iter=2, n_jobs=-1)),
+             ("pool1", Pool(size=3, stride=2, method="max")),
+             ("conv2", ReceptiveFieldConv(
+                 KMeansConv(32, 3, n_patches=500, max_iter=2, encoding=encoding),
+                 n_groups=100, group_size=16, n_jobs=-1))],
+            fit_subset=200, concat=["conv1", "conv2"], pool=Pool(grid=(2, 2)), random_state=0,
+        ).fit(x[:200])
+        funcs[f"stack, layer 2 {encoding}"] = lambda s=stack: s.transform(x[:n])
+        if encoding == "triangle":
+            conv1 = stack.named_layers_["conv1"]
+            funcs["layer 1 alone (KMeansConv triangle + quadrant sums)"] = (
+                lambda c=conv1: Pool(grid=(2, 2)).fit_transform(c.transform(x[:n])))
+    wall, cpu = interleaved_times(funcs, args.repeats)
+    print(f"\nTwo-layer stack features: {n} images 32x32x3 (full-CIFAR shapes, 19,200 features)")
+    print(f"{'pipeline':<52} {'median s':>9} {'images/s':>9} {'CPU s':>7} {'images per CPU s':>17}")
+    for name, t in wall.items():
+        print(f"{name:<52} {t:9.3f} {n / t:9.1f} {cpu[name]:7.3f} {n / cpu[name]:17.1f}")
+
+
+def volumes_throughput(args, rng, peak):
+    """The same recipe in 3-D: a layer of 32 filters 5x5x5 on 32^3 volumes."""
+    try:
+        import torch
+    except ImportError:
+        torch = None
     nv = args.n_volumes
     v = rng.random((nv, 32, 32, 32), dtype=np.float32)
     w3 = rng.standard_normal((32, 5, 5, 5, 1), dtype=np.float32)
@@ -206,8 +271,8 @@ def main():
     # same work, same answer (both region-major, filter-minor)
     np.testing.assert_allclose(skconv_3d(-1, v[:5]), numpy_pipeline_3d(v[:5], w3[..., 0]),
                                rtol=2e-3, atol=1e-2)
-    rows = [("plain numpy pipeline", median_time(lambda: numpy_pipeline_3d(v, w3[..., 0]), args.repeats)),
-            ("skconv Conv + Pool (n_jobs=-1)", median_time(lambda: skconv_3d(-1), args.repeats))]
+    funcs = {"plain numpy pipeline": lambda: numpy_pipeline_3d(v, w3[..., 0]),
+             "skconv Conv + Pool (n_jobs=-1)": lambda: skconv_3d(-1)}
     if torch is not None:
         vt = torch.from_numpy(v[:, None])
         wt3 = torch.from_numpy(np.ascontiguousarray(w3.transpose(0, 4, 1, 2, 3)))
@@ -219,10 +284,10 @@ def main():
                 return torch.cat([z[:, :, a, b, c].sum((2, 3, 4)) for a in h[0] for b in h[1]
                                   for c in h[2]], 1)
 
-        rows.append((f"torch {torch.__version__} conv3d + relu + sums",
-                     median_time(torch_3d, args.repeats)))
+        funcs[f"torch {torch.__version__} conv3d + relu + sums"] = torch_3d
+    wall, _ = interleaved_times(funcs, args.repeats)
     print(f"\nVolumes: {nv} volumes 32x32x32x1, 32 filters 5x5x5, valid, relu, 2x2x2 sum pool")
-    print_throughput(rows, nv, flop3, peak, "volumes/s")
+    print_throughput(list(wall.items()), nv, flop3, peak, "volumes/s")
 
 
 if __name__ == "__main__":

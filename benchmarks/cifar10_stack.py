@@ -26,6 +26,20 @@ values averaged over the image and its mirror image (test-time mirroring: one
 more pass over the test images, the training unchanged), reported next to the
 plain accuracy.
 
+The second layer's encoding is ``--encoding2`` (the triangle by default; the
+soft threshold and ReLU skip its per-position whitened norm, the costliest part
+of the layer). Invariance to mirroring can also be built in: ``--invariant``
+pools the stack's features over each image and its mirror image
+(:class:`skconv.TransformPool`, the same number of samples), and
+``--mirror-train`` adds the mirrored training images as training samples
+(training-time mirroring; twice the training features in memory). ``--stock``
+also classifies the same (standardized) features with scikit-learn classifiers
+a user would pick, their regularization chosen on the same held-out images.
+``--n3`` adds a third layer (max pool 3x3 stride 2, then groups of the second
+layer's channels), whose quadrant sums join the features. The last line
+printed is ``test accuracy: 0.XXXX``: the accuracy of all the layers, with
+test-time mirroring when ``--mirror-test`` is given.
+
 Run from the repository root (needs ../shared/data/cifar10_jpeg_q75.npz)::
 
     python benchmarks/cifar10_stack.py
@@ -34,6 +48,10 @@ Run from the repository root (needs ../shared/data/cifar10_jpeg_q75.npz)::
     python benchmarks/cifar10_stack.py --features-dir benchmarks/results/features
     # also classify each test image together with its mirror image
     python benchmarks/cifar10_stack.py --mirror-test
+    # the candidate for 80 %: the soft threshold in layer 2 (faster), the weaker
+    # first-layer whitening, features pooled over each image and its mirror image
+    python benchmarks/cifar10_stack.py --encoding2 soft_threshold --whiten-eps1 1.0 \
+        --invariant mean --C 1 3 10 30
 
 The data file is CIFAR-10 decoded from JPEG quality 75: accuracies are labelled
 "CIFAR-10 (JPEG q75)".
@@ -54,7 +72,7 @@ import coates_reference as ref  # noqa: E402
 from _common import mirror_images, peak_memory_mib  # noqa: E402
 from l2svm import accuracy_l2svm, fit_l2svm  # noqa: E402
 
-from skconv import KMeansConv, LayerwiseStack, Pool, ReceptiveFieldConv  # noqa: E402
+from skconv import KMeansConv, LayerwiseStack, Pool, ReceptiveFieldConv, TransformPool  # noqa: E402
 
 
 def build_stack(args):
@@ -67,18 +85,36 @@ def build_stack(args):
             (
                 "conv2",
                 ReceptiveFieldConv(
-                    KMeansConv(args.n2, args.kernel2, n_patches=args.n_patches2, init=args.init),
+                    KMeansConv(args.n2, args.kernel2, n_patches=args.n_patches2, init=args.init,
+                               whiten_eps=args.whiten_eps2, encoding=args.encoding2,
+                               alpha=args.alpha2),
                     n_groups=args.n_groups,
                     group_size=args.group_size,
                     n_jobs=-1,
                 ),
             ),
-        ],
+        ] + ([] if not args.n3 else [
+            # a third layer: 11x11 maps pooled to 5x5, groups of the second layer's channels
+            ("pool2", Pool(size=3, stride=2, method="max")),
+            ("conv3", ReceptiveFieldConv(
+                KMeansConv(args.n3, 3, n_patches=args.n_patches2, init=args.init,
+                           whiten_eps=args.whiten_eps2, encoding=args.encoding2,
+                           alpha=args.alpha2),
+                n_groups=args.n_groups3, group_size=args.group_size, n_jobs=-1)),
+        ]),
         fit_subset=args.fit_subset,
-        concat=["conv1", "conv2"],
+        concat=["conv1", "conv2"] + (["conv3"] if args.n3 else []),
         pool=Pool(grid=(2, 2)),
         random_state=args.seed,
     )
+
+
+def build_features(args):
+    """The stack, or with ``--invariant`` the stack pooled over each image and its mirror."""
+    stack = build_stack(args)
+    if args.invariant:
+        return TransformPool(stack, ("identity", "fliplr"), method=args.invariant)
+    return stack
 
 
 def cache_path(args):
@@ -86,6 +122,14 @@ def cache_path(args):
     if args.features_dir is None:
         return None
     eps = "" if args.whiten_eps1 == ref.ZCA_EPS else f"_whiten{args.whiten_eps1:g}"
+    if args.whiten_eps2 != ref.ZCA_EPS:
+        eps += f"_whiten2{args.whiten_eps2:g}"
+    if args.encoding2 != "triangle":
+        eps += f"_{args.encoding2}{args.alpha2:g}"
+    if args.invariant:
+        eps += f"_invariant{args.invariant}"
+    if args.n3:
+        eps += f"_layer3g{args.n_groups3}n{args.n3}"
     return args.features_dir / (
         f"stack_n1{args.n1}_p{args.n_patches1}_pool{args.pool1_method}{args.pool1_size}"
         f"s{args.pool1_stride}_g{args.n_groups}x{args.group_size}_n2{args.n2}_k{args.kernel2}"
@@ -129,6 +173,11 @@ def main(argv=None):
     parser.add_argument("--group-size", type=int, default=16)
     parser.add_argument("--n2", type=int, default=32, help="second-layer filters per group")
     parser.add_argument("--kernel2", type=int, default=3)
+    parser.add_argument("--n3", type=int, default=0,
+                        help="third-layer filters per group (0: no third layer); its groups "
+                        "take --group-size channels of the second layer, its k-means the "
+                        "second layer's settings")
+    parser.add_argument("--n-groups3", type=int, default=100)
     parser.add_argument("--n-patches2", type=int, default=40_000, help="per group")
     parser.add_argument("--fit-subset", type=int, default=3_000,
                         help="images each layer is fitted on; layer 2's fit holds their "
@@ -154,6 +203,23 @@ def main(argv=None):
     parser.add_argument("--whiten-eps1", type=float, default=ref.ZCA_EPS,
                         help="first layer's ZCA regularizer (KMeansConv's whiten_eps; the "
                         "authors' 0.1)")
+    parser.add_argument("--whiten-eps2", type=float, default=ref.ZCA_EPS,
+                        help="second layer's ZCA regularizer")
+    parser.add_argument("--encoding2", default="triangle",
+                        choices=["triangle", "soft_threshold", "relu"],
+                        help="second layer's encoding; the soft threshold and ReLU skip the "
+                        "per-position whitened norm the triangle needs")
+    parser.add_argument("--alpha2", type=float, default=0.25,
+                        help="second layer's soft threshold (KMeansConv's alpha)")
+    parser.add_argument("--invariant", choices=["mean", "max"], default=None,
+                        help="pool the stack's features over each image and its mirror image "
+                        "(TransformPool with this method): invariant features, one row per image")
+    parser.add_argument("--mirror-train", action="store_true",
+                        help="training-time mirroring: the mirrored training images are more "
+                        "training samples (C is chosen on held-out images and their mirrors)")
+    parser.add_argument("--stock", nargs="*", default=[], choices=sorted(STOCK),
+                        help="also classify the standardized features with these scikit-learn "
+                        "classifiers, regularization chosen on the held-out images")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true",
                         help="print the SVM solver's progress to stderr")
@@ -171,8 +237,16 @@ def main(argv=None):
           f"{args.n_groups} groups of {args.group_size} channels x {args.n2} "
           f"{args.kernel2}x{args.kernel2} filters; fit subset {args.fit_subset}", flush=True)
 
+    print(f"layer 2 encoding {args.encoding2}"
+          + (f" (alpha {args.alpha2:g})" if args.encoding2 == "soft_threshold" else "")
+          + f", whiten_eps {args.whiten_eps2:g}"
+          + (f"; features pooled ({args.invariant}) over each image and its mirror image"
+             if args.invariant else "")
+          + ("; mirrored training images added" if args.mirror_train else ""), flush=True)
+
     path = cache_path(args)
     mirror_path = None if path is None else path.with_name(path.stem + "_testmirror.npz")
+    train_mirror_path = None if path is None else path.with_name(path.stem + "_trainmirror.npz")
     stack, F_mirror = None, None
     if path is not None and path.is_file():
         with np.load(path) as data:
@@ -181,7 +255,7 @@ def main(argv=None):
         print(f"features read from {path} (times below are those of the run that saved them)",
               flush=True)
     else:
-        stack = build_stack(args)
+        stack = build_features(args)
         t0 = time.perf_counter()
         stack.fit(X_train)
         fit_s = time.perf_counter() - t0
@@ -195,20 +269,37 @@ def main(argv=None):
             path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(path, F_train=F_train, F_test=F_test,
                      timings=np.array([fit_s, train_s, test_s]))
+    def mirrored_features(images, saved, what):
+        nonlocal stack
+        if saved is not None and saved.is_file():
+            with np.load(saved) as data:
+                return data["F_mirror"]
+        if stack is None:
+            # the saved features came without the fitted stack: refit it
+            # (same settings and seed, so the same filters)
+            stack = build_features(args).fit(X_train)
+        t0 = time.perf_counter()
+        F = stack.transform(mirror_images(images))
+        print(f"mirrored {what} features {time.perf_counter() - t0:.0f} s", flush=True)
+        if saved is not None:
+            np.savez(saved, F_mirror=F)
+        return F
+
     if args.mirror_test:
-        if mirror_path is not None and mirror_path.is_file():
-            with np.load(mirror_path) as data:
-                F_mirror = data["F_mirror"]
-        else:
-            if stack is None:
-                # the saved features came without the fitted stack: refit it
-                # (same settings and seed, so the same filters)
-                stack = build_stack(args).fit(X_train)
-            t0 = time.perf_counter()
-            F_mirror = stack.transform(mirror_images(X_test))
-            print(f"mirrored test features {time.perf_counter() - t0:.0f} s", flush=True)
-            if mirror_path is not None:
-                np.savez(mirror_path, F_mirror=F_mirror)
+        F_mirror = mirrored_features(X_test, mirror_path, "test")
+    n_val = args.n_val
+    if args.mirror_train:
+        # rows: fit images, their mirrors, then the held-out images' mirrors and the
+        # held-out images, so that the last 2 * n_val rows (the C choice's
+        # validation) hold no image whose mirror is fitted on
+        F_train_mirror = mirrored_features(X_train, train_mirror_path, "training")
+        n_fit = len(F_train) - n_val
+        order = [F_train[:n_fit], F_train_mirror[:n_fit], F_train_mirror[n_fit:], F_train[n_fit:]]
+        F_train = np.concatenate(order)
+        del order, F_train_mirror
+        y_train = np.concatenate([y_train[:n_fit], y_train[:n_fit], y_train[n_fit:],
+                                  y_train[n_fit:]])
+        n_val = 2 * n_val
     del stack
     n_first = 4 * args.n1
     print(f"fit {fit_s:.0f} s, train features {train_s:.0f} s, test features {test_s:.0f} s "
@@ -221,15 +312,21 @@ def main(argv=None):
         first_train = np.ascontiguousarray(F_train[:, :n_first])
         first_test = np.ascontiguousarray(F_test[:, :n_first])
         first_mirror = None if F_mirror is None else np.ascontiguousarray(F_mirror[:, :n_first])
-        result = classify(first_train, y_train, first_test, y_test, args.C, args.n_val,
+        result = classify(first_train, y_train, first_test, y_test, args.C, n_val,
                           args.svm_iter, args.solver, args.verbose, first_mirror)
         del first_train, first_test, first_mirror
         rows.append(("layer 1 alone", n_first, *result))
         report("layer 1 alone", result)
-    result = classify(F_train, y_train, F_test, y_test, args.C, args.n_val, args.svm_iter,
+    result = classify(F_train, y_train, F_test, y_test, args.C, n_val, args.svm_iter,
                       args.solver, args.verbose, F_mirror)
-    rows.append(("layers 1 + 2", F_train.shape[1], *result))
-    report("layers 1 + 2", result)
+    name = "layers 1 + 2 + 3" if args.n3 else "layers 1 + 2"
+    rows.append((name, F_train.shape[1], *result))
+    report(name, result)
+    final = result[5] if result[5] is not None else result[0]
+    # classify() standardized the features in place: what a scaler in a
+    # Pipeline would give the stock classifiers
+    stock_rows = [classify_stock(name, F_train, y_train, F_test, y_test, args.C, n_val, F_mirror)
+                  for name in args.stock]
 
     print("\n| features | count | test accuracy | with test-time mirroring | stack fit (s) "
           "| features (s) | classifier (s) | SVM iterations | C | peak memory (GB) |")
@@ -239,7 +336,61 @@ def main(argv=None):
         print(f"| {name} | {count} | {100 * acc:.2f}% | {mirrored} | {fit_s:.0f} | "
               f"{train_s + test_s:.0f} | {clf_s:.0f} | {n_iter} | {C:g} | "
               f"{peak_memory_mib() / 1024:.2f} |")
+    if stock_rows:
+        print("\n| classifier (same standardized features) | regularization (validation accuracy) "
+              "| test accuracy | with test-time mirroring | time, choice included (s) |")
+        print("| --- | --- | --- | --- | --- |")
+        for name, value, scores, acc, mirrored, seconds in stock_rows:
+            shown = " / ".join(f"{v:g}: {100 * a:.2f}%" for v, a in scores.items())
+            mirrored = "" if mirrored is None else f"{100 * mirrored:.2f}%"
+            print(f"| {name} | {value:g} ({shown}) | {100 * acc:.2f}% | {mirrored} | {seconds:.0f} |")
+    print(f"test accuracy: {final:.4f}")
     return 0
+
+
+# Stock scikit-learn classifiers: (factory of a regularization value, values from the
+# --C grid in the L2-SVM's convention and the number of fitted samples). The
+# L2-SVM's loss is C times the mean squared hinge, LIBLINEAR's and
+# LogisticRegression's C times the sum, SGD's alpha divides the mean: C / n and
+# 1 / C put them on one scale; ridge's alpha is a penalty on the sum of squares.
+def _stock():
+    from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassifier
+    from sklearn.svm import LinearSVC
+
+    return {
+        "ridge": (lambda a: RidgeClassifier(alpha=a), lambda C, n: n / C),
+        "linearsvc": (lambda c: LinearSVC(C=c), lambda C, n: C / n),
+        "sgd": (lambda a: SGDClassifier(alpha=a, random_state=0), lambda C, n: 1 / C),
+        "logistic": (lambda c: LogisticRegression(C=c, max_iter=1000), lambda C, n: C / n),
+    }
+
+
+STOCK = ("ridge", "linearsvc", "sgd", "logistic")
+
+
+def classify_stock(name, F_train, y_train, F_test, y_test, Cs, n_val, F_mirror=None):
+    """A stock classifier: its regularization chosen on the last ``n_val`` training
+    rows, then refitted on all of them. Returns (name, value, validation accuracies,
+    test accuracy, test accuracy with test-time mirroring or None, seconds)."""
+    make, value_of = _stock()[name]
+    t0 = time.perf_counter()
+    n_fit = len(F_train) - n_val
+    scores = {}
+    for C in sorted(Cs):
+        value = value_of(C, n_fit)
+        model = make(value).fit(F_train[:n_fit], y_train[:n_fit])
+        scores[value] = float(model.score(F_train[n_fit:], y_train[n_fit:]))
+    best = max(scores, key=scores.get)
+    model = make(best).fit(F_train, y_train)
+    accuracy = float(model.score(F_test, y_test))
+    mirrored = None
+    if F_mirror is not None:
+        decision = model.decision_function(F_test) + model.decision_function(F_mirror)
+        mirrored = float(np.mean(model.classes_[np.argmax(decision, axis=1)] == y_test))
+    seconds = time.perf_counter() - t0
+    print(f"{name}: test {100 * accuracy:.2f}%  {seconds:.0f} s  value {best:g} "
+          f"{scores}", flush=True)
+    return name, best, scores, accuracy, mirrored, seconds
 
 
 def report(name, result):

@@ -18,6 +18,7 @@ from ._pool import Pool
 from ._receptive_field import ReceptiveFieldConv
 from ._shuffle import ChannelShuffle
 from ._stack import LayerwiseStack
+from ._transform_pool import TransformPool
 from ._union import MapUnion
 from ._zca import ZCA
 
@@ -39,6 +40,7 @@ __all__ = [
     "Pool",
     "RandomConv",
     "ReceptiveFieldConv",
+    "TransformPool",
     "ZCA",
     "channel_similarity",
     "filters",

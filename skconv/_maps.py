@@ -21,11 +21,11 @@ __all__ = [
     "FeatureMaps",
     "map_batches",
     "stack_batches",
-    "run_tasks",
     "materialize",
     "map_like_input",
     "n_samples",
     "is_variable_size",
+    "run_in_threads",
 ]
 
 
@@ -203,6 +203,10 @@ class FeatureMaps:
         if _is_variable(self._source):
             return [slice(i, i + 1) for i in range(n)]
         step = max(self.batch_size, 1)
+        # As many batches as batch_size asks for, of equal sizes: 1,000 samples in
+        # batches of 810 become 500 + 500, so that two threads share the work
+        # evenly instead of 810 + 190.
+        step = -(-n // -(-n // step)) if n else step
         return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
     def _batches(self):
@@ -215,10 +219,9 @@ class FeatureMaps:
             yield batch
 
     def _run(self, func):
-        return run_tasks(
+        return run_in_threads(
             lambda sl: func(sl, self._compute(_subset(self._source, sl))),
-            self._slices(),
-            self.n_jobs,
+            self._slices(), self.n_jobs,
         )
 
     def map_batches(self, func):
@@ -231,17 +234,24 @@ class FeatureMaps:
         return self._run(lambda sl, batch: func(batch))
 
 
-def run_tasks(task, items, n_jobs):
-    """``[task(item) for item in items]``, in ``n_jobs`` threads (results in order)."""
+def run_in_threads(func, items, n_jobs, *, single_blas_thread=False):
+    """``[func(item) for item in items]``, in ``n_jobs`` threads, results in order.
+
+    With several workers each BLAS call runs on one thread: the workers already
+    use every core, and threading the element-wise work is where the speed is
+    (and several BLAS threads per small product, on a shared machine, wait for
+    each other). ``single_blas_thread`` asks for one BLAS thread even when the
+    work runs serially, so that results do not depend on ``n_jobs``.
+    """
     items = list(items)
     workers = min(effective_n_jobs(n_jobs), len(items))
-    if workers <= 1:
-        return [task(item) for item in items]
-    # One BLAS thread per worker: the workers already use every core, and
-    # threading the element-wise work and pooling is where the speed is.
+    if workers <= 1 and not single_blas_thread:
+        return [func(item) for item in items]
     with threadpool_limits(limits=1, user_api="blas"):
+        if workers <= 1:
+            return [func(item) for item in items]
         with ThreadPoolExecutor(max_workers=workers) as ex:
-            return list(ex.map(task, items))
+            return list(ex.map(func, items))
 
 
 def _spatial_ndim(source):

@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._dask import dask_aware
 from ._docs import fill_doc
-from ._maps import FeatureMaps, is_variable_size, run_tasks, stack_batches
+from ._maps import FeatureMaps, is_variable_size, run_in_threads, stack_batches
 from ._pool import POSITIVE_METHODS, positive_statistics, positive_sums
 from ._validation import (
     check_batch_size,
@@ -700,7 +700,7 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         def task(idx):
             out[idx] = self._features([Xv[k] for k in idx], lengths[idx])
 
-        run_tasks(task, batches, self.n_jobs)
+        run_in_threads(task, batches, self.n_jobs)
         return out
 
     def _batch_size(self, length):

@@ -35,7 +35,9 @@ from skconv import (
     Pool,
     RandomConv,
     ReceptiveFieldConv,
+    TransformPool,
 )
+from sklearn.pipeline import make_pipeline
 
 _W1 = np.random.default_rng(0).standard_normal((3, 2, 1))
 
@@ -106,6 +108,11 @@ CHECKED = {
         ),
         LayerwiseStack([RandomConv(3, (2,), random_state=0), Pool(size=1, method="max")]),
     ],
+    TransformPool: [
+        TransformPool(make_pipeline(RandomConv(3, (2,), random_state=0), Pool(("max", "mean"), grid=1))),
+        TransformPool(LayerwiseStack([RandomConv(2, (3,), padding="same", random_state=0)],
+                                     pool=Pool(method="max")), method="max"),
+    ],
 }
 
 # One configuration of each on N-D input: (estimator, shape of one sample).
@@ -135,6 +142,11 @@ ND = {
     LayerwiseStack: (
         LayerwiseStack([RandomConv(4, 3, encoding="relu"), Pool(size=2, method="max")],
                        random_state=0),
+        (9, 8, 3),
+    ),
+    TransformPool: (
+        TransformPool(make_pipeline(RandomConv(4, 3, random_state=0), Pool()),
+                      ("identity", "fliplr", "flipud", "rot180")),
         (9, 8, 3),
     ),
 }

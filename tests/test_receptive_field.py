@@ -101,3 +101,38 @@ def test_receptive_field_conv_computes_lazy_input_once_at_fit():
     computed.clear()
     out = layer.transform(lazy)
     assert computed == [] and isinstance(out, FeatureMaps)
+
+
+@pytest.mark.parametrize("encoding", ["triangle", "soft_threshold", "relu", "hard", "split", None])
+def test_receptive_field_conv_batched_groups_equal_clones_one_by_one(encoding):
+    # KMeansConv clones are computed together (one patch copy, one batched product
+    # per chunk of groups): each group's maps must be those of its own clone.
+    maps, _ = latent_family_maps(n=25)
+    inner = KMeansConv(5, 3, n_patches=500, max_iter=5, encoding=encoding, padding="same")
+    layer = ReceptiveFieldConv(inner, n_groups=6, group_size=3, grouping="random",
+                               random_state=0).fit(maps)
+    assert layer._batched is not None
+    expected = np.concatenate(
+        [np.asarray(est.transform(maps[..., g])) for est, g in zip(layer.estimators_,
+                                                                      layer.groups_)],
+        axis=-1,
+    )
+    got = np.asarray(layer.transform(maps))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    # neither the batch size nor the threads change the maps
+    for params in ({"batch_size": 1}, {"batch_size": 7, "n_jobs": 2}):
+        again = clone(layer).set_params(**params).fit(maps)
+        np.testing.assert_array_equal(np.asarray(again.transform(maps)), got)
+
+
+def test_receptive_field_conv_falls_back_to_clones_when_they_differ():
+    # clones of another class, or whose geometry differs, are called one by one
+    maps, _ = latent_family_maps(n=12)
+    layer = ReceptiveFieldConv(RandomConv(2, 3, random_state=0), n_groups=2, group_size=3,
+                               random_state=0).fit(maps)
+    assert layer._batched is None
+    from skconv._kmeans_conv import FoldedTransform
+    a = KMeansConv(3, 2, n_patches=200, random_state=0).fit(maps[..., :3])
+    b = KMeansConv(3, 2, n_patches=200, stride=2, random_state=0).fit(maps[..., :3])
+    assert KMeansConv._grouped_transform([a, b], [[0, 1, 2], [3, 4, 5]]) is None
+    assert FoldedTransform.key(a) != FoldedTransform.key(b)
