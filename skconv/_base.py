@@ -17,7 +17,8 @@ from . import _cost, _engine
 from ._dask import dask_aware
 from ._encoding import ENCODINGS, encode, n_encoded_channels
 from ._lowrank import separable_factors
-from ._maps import FeatureMaps, is_variable_size
+from ._maps import FeatureMaps, is_variable_size, n_samples
+from ._progress import Timer, say
 from ._validation import (
     _check_input_shape,
     check_batch_size,
@@ -31,6 +32,7 @@ from ._validation import (
     check_option,
     check_padding,
     check_real_array,
+    check_verbose,
     restore_layout,
 )
 
@@ -101,8 +103,8 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
 
     Shared parameters: ``stride``, ``padding``, ``dilation``, ``groups``, ``flip``,
     ``encoding``, ``alpha``, ``input_shape``, ``channel_axis``, ``batch_size``,
-    ``n_jobs``, ``dtype``. Families that offer them also take ``sharing`` and
-    ``tile_shape`` (weights shared, tiled or local) and ``separable`` (rank of the
+    ``n_jobs``, ``dtype``, ``verbose``. Families that offer them also take ``sharing``
+    and ``tile_shape`` (weights shared, tiled or local) and ``separable`` (rank of the
     separable approximation); the class attributes below are their values elsewhere.
     """
 
@@ -143,6 +145,7 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
         check_float(self.alpha, "alpha")
         check_batch_size(self.batch_size)
         check_n_jobs(self.n_jobs)
+        check_verbose(self.verbose)
         self._dtype = check_dtype(self.dtype)
         check_padding(self.padding, d)
         self._sharing = check_option(self.sharing, "sharing", _SHARINGS)
@@ -240,9 +243,13 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
         """
         self._check_params()
         Xv = self._check_input(X, reset=True)
+        timer = Timer()
         filters, bias = self._fit_filters(Xv, y)
         self._set_filters(filters, bias)
         self._check_samples_fit(Xv)
+        say(self.verbose, f"{type(self).__name__} fit: {self.n_filters_} filters of shape "
+                          f"{self.filters_.shape[self._sets_ndim() + 1:]} from "
+                          f"{n_samples(Xv):,} samples in {timer}")
         return self
 
     def _kernel_fix(self):
@@ -381,6 +388,8 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
             dtype=self._dtype,
             batch_size=self._batch_size(out_spatial),
             n_jobs=self.n_jobs,
+            verbose=check_verbose(self.verbose),
+            what=f"{type(self).__name__} transform",
         )
 
     def _batch_size(self, out_spatial):

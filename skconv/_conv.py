@@ -116,6 +116,7 @@ class Conv(BaseConv):
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
+        verbose=0,
     ):
         self.filters = filters
         self.bias = bias
@@ -134,6 +135,7 @@ class Conv(BaseConv):
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype
+        self.verbose = verbose
 
     def _filters_array(self):
         if self.filters is None:

@@ -88,7 +88,14 @@ n_jobs : int, default=None
     Threads over batches when the maps are consumed (``-1``: all cores). Results
     do not depend on it.
 dtype : {numpy.float32, numpy.float64}, default=numpy.float32
-    Dtype of the computation and of the maps.""",
+    Dtype of the computation and of the maps.
+%(verbose)s""",
+    "verbose": """\
+verbose : int, default=0
+    Progress on the ``"skconv"`` logger (to standard error when logging is not
+    configured): 0 says nothing, 1 reports the fit's steps and, when the maps are
+    consumed, batches done, samples per second and time left at most every 2
+    seconds, 2 reports every batch. It does not change the results.""",
     "input_attributes": """\
 input_shape_ : tuple
     Spatial shape and channel count of the input seen at fit (``None`` for spatial
@@ -160,6 +167,7 @@ channel_axis : int, default=-1
     stacked). Input without a channel axis and FeatureMaps ignore it. The output
     is channels-last whatever it is."""
 DOCS["conv_io"] = DOCS["conv_io"].replace("%(channel_axis)s", DOCS["channel_axis"])
+DOCS["conv_io"] = DOCS["conv_io"].replace("%(verbose)s", DOCS["verbose"])
 
 DOCS["gaussian_bank_out"] = """\
 ndim : {1, 2, 3}, default=2

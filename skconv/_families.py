@@ -202,6 +202,7 @@ class RandomConv(BaseConv):
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
+        verbose=0,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -226,6 +227,7 @@ class RandomConv(BaseConv):
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype
+        self.verbose = verbose
 
     def _spatial_ndim(self):
         return len(check_kernel_size(self.kernel_size))
@@ -524,6 +526,7 @@ class GaborConv(_HandDesignedBank, BaseConv):
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
+        verbose=0,
     ):
         self.frequencies = frequencies
         self.n_orientations = n_orientations
@@ -545,6 +548,7 @@ class GaborConv(_HandDesignedBank, BaseConv):
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype
+        self.verbose = verbose
 
 
     def _fit_filters(self, X, y):
@@ -745,6 +749,7 @@ class EdgeConv(_HandDesignedBank, BaseConv):
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
+        verbose=0,
     ):
         self.filters = filters
         self.log_sigmas = log_sigmas
@@ -769,6 +774,7 @@ class EdgeConv(_HandDesignedBank, BaseConv):
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype
+        self.verbose = verbose
 
 
     def _fit_filters(self, X, y):

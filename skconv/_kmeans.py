@@ -9,12 +9,14 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.cluster import KMeans, MiniBatchKMeans
 
+from ._progress import Progress, Timer, say
 from ._validation import (
     check_float,
     check_int,
     check_matrix,
     check_option,
     check_random_state,
+    check_verbose,
 )
 
 __all__ = ["fit_centroids"]
@@ -42,6 +44,8 @@ def fit_centroids(
     batch_size=4096,
     n_init=1,
     return_n_iter=False,
+    verbose=0,
+    what="k-means",
 ):
     """Learn ``n_clusters`` centroids of the rows of a patch matrix.
 
@@ -104,6 +108,12 @@ def fit_centroids(
         ``"spherical"`` the highest summed squared projection) is kept.
     return_n_iter : bool, default=False
         Also return the number of iterations the kept run made.
+    verbose : int, default=0
+        Report the seeding (centres chosen) and the iterations (the time left is
+        that of ``max_iter`` iterations, an upper bound) on the ``"skconv"``
+        logger; see :mod:`skconv._progress`.
+    what : str, default="k-means"
+        The head of the reports.
 
     Returns
     -------
@@ -163,6 +173,7 @@ def fit_centroids(
     batch_size = check_int(batch_size, "batch_size", min_val=1)
     n_init = check_int(n_init, "n_init", min_val=1)
     check_option(init, "init", _INITS)
+    verbose = check_verbose(verbose)
     if n_clusters > P.shape[0]:
         raise ValueError(
             f"n_clusters must be at most the number of patches ({P.shape[0]}), got "
@@ -171,32 +182,42 @@ def fit_centroids(
     dtype = np.float64 if P.dtype == np.float64 else np.float32
     P = np.asarray(P, dtype=dtype)
     rng = check_random_state(random_state)
+    name = {"kmeans": "Lloyd", "minibatch": "mini-batch", "spherical": "spherical"}[algorithm]
+    say(verbose, f"{what}: {name} k-means of {P.shape[0]:,} patches of {P.shape[1]} "
+                 f"values into {n_clusters} centroids, {init} start, at most {max_iter} "
+                 f"iterations" + (f", {n_init} starts" if n_init > 1 else ""))
+    log = dict(verbose=verbose, what=what)
 
     if algorithm == "kmeans" and init == "gaussian":
         best, best_inertia = None, np.inf
         for _ in range(n_init):
             C, inertia, n_iter = _lloyd(P, _gaussian_init(P, n_clusters, rng), max_iter, tol,
-                                        batch_size)
+                                        batch_size, **log)
             if inertia < best_inertia:
                 best, best_inertia, best_iter = C, inertia, n_iter
         return (best, best_iter) if return_n_iter else best
     if algorithm == "kmeans":
         best, best_inertia = None, np.inf
         for _ in range(n_init):
+            start = _kmeans_plusplus(P, n_clusters, rng, **log)
+            timer = Timer()
             km = KMeans(
                 n_clusters=n_clusters,
                 algorithm="lloyd",
-                init=_kmeans_plusplus(P, n_clusters, rng),
+                init=start,
                 n_init=1,
                 max_iter=max_iter,
                 tol=tol,
                 random_state=rng,
             ).fit(P)
+            say(verbose, f"{what}: {km.n_iter_} Lloyd iterations (scikit-learn's KMeans) in "
+                         f"{timer}, inertia {km.inertia_:.6g}")
             if km.inertia_ < best_inertia:
                 best, best_inertia, best_iter = km.cluster_centers_, km.inertia_, km.n_iter_
         best = np.asarray(best, dtype=dtype)
         return (best, int(best_iter)) if return_n_iter else best
     if algorithm == "minibatch":
+        timer = Timer()
         km = MiniBatchKMeans(
             n_clusters=n_clusters,
             init="k-means++" if init == "k-means++" else _gaussian_init(P, n_clusters, rng),
@@ -207,18 +228,21 @@ def fit_centroids(
             batch_size=batch_size,
             random_state=rng,
         ).fit(P)
+        say(verbose, f"{what}: {km.n_iter_} mini-batch passes (scikit-learn's MiniBatchKMeans) "
+                     f"in {timer}")
         best = np.asarray(km.cluster_centers_, dtype=dtype)
         return (best, int(km.n_iter_)) if return_n_iter else best
 
     best, best_score, best_iter = None, -np.inf, 0
     for _ in range(n_init):
-        D, score, n_iter = _spherical_kmeans(P, n_clusters, max_iter, tol, batch_size, rng, init)
+        D, score, n_iter = _spherical_kmeans(P, n_clusters, max_iter, tol, batch_size, rng, init,
+                                             **log)
         if score > best_score:
             best, best_score, best_iter = D, score, n_iter
     return (best, best_iter) if return_n_iter else best
 
 
-def _kmeans_plusplus(P, n_clusters, rng):
+def _kmeans_plusplus(P, n_clusters, rng, verbose=0, what="k-means"):
     """Greedy k-means++ seeding (Arthur & Vassilvitskii, 2007) on all rows of ``P``.
 
     The same procedure as scikit-learn's ``init="k-means++"``: the first centre
@@ -237,17 +261,21 @@ def _kmeans_plusplus(P, n_clusters, rng):
     first = rng.randint(n)
     centers[0] = P[first]
     closest = _sq_distances(P, sq, P[first : first + 1], sq[first : first + 1])[0]
+    progress = Progress(verbose, f"{what}: k-means++ seeding", n_clusters, unit="centres")
+    progress.update(1)
     for j in range(1, n_clusters):
         cand = _draw_candidates(closest, n_trials, rng)
         if cand is None:
             # every row coincides with a centre already: any rows will do
             centers[j:] = P[rng.randint(n, size=n_clusters - j)]
+            progress.update(n_clusters - j)
             break
         D = _sq_distances(P, sq, P[cand], sq[cand])
         np.minimum(D, closest, out=D)
         best = int(np.argmin(D.sum(axis=1, dtype=np.float64)))
         closest = D[best]
         centers[j] = P[cand[best]]
+        progress.update(1)
     return centers
 
 
@@ -259,7 +287,7 @@ def _gaussian_init(P, n_clusters, rng):
     return (mean + _GAUSSIAN_INIT_SCALE * spread * G).astype(P.dtype)
 
 
-def _lloyd(P, C, max_iter, tol, batch_size):
+def _lloyd(P, C, max_iter, tol, batch_size, verbose=0, what="k-means"):
     """Lloyd iterations from the centroids ``C``; empty clusters restart at the mean of ``P``.
 
     Returns the centroids, the inertia of the final assignment and the number
@@ -270,8 +298,10 @@ def _lloyd(P, C, max_iter, tol, batch_size):
     threshold = tol * float(np.mean(P.var(axis=0, dtype=np.float64)))
     previous = None
     n_iter = 0
+    progress = Progress(verbose, f"{what}: Lloyd", max_iter, unit="iterations")
     for n_iter in range(1, max_iter + 1):
         labels, _, sums, counts = _lloyd_pass(P, C, batch_size)
+        progress.update(1)
         empty = counts == 0
         sums[~empty] /= counts[~empty, None]
         sums[empty] = mean
@@ -281,6 +311,7 @@ def _lloyd(P, C, max_iter, tol, batch_size):
             break
         previous = labels
     _, inertia, _, _ = _lloyd_pass(P, C, batch_size, accumulate=False)
+    say(verbose and n_iter < max_iter, f"{what}: converged after {n_iter} iterations")
     return C, inertia, n_iter
 
 
@@ -388,7 +419,7 @@ def _seed_sample_size(n_clusters):
     return max(_SEED_MIN_SAMPLES, _SEED_SAMPLES_PER_CLUSTER * n_clusters)
 
 
-def _spherical_init(P, n_clusters, rng, norms):
+def _spherical_init(P, n_clusters, rng, norms, verbose=0, what="k-means"):
     """Greedy k-means++ seeding for the loss ``||x||^2 - max_j (d_j . x)^2``.
 
     Each new centroid is a normalized patch. ``2 + log(n_clusters)``
@@ -406,11 +437,13 @@ def _spherical_init(P, n_clusters, rng, norms):
     loss = sq.copy()
     n_trials = 2 + int(np.log(n_clusters))
     D = np.empty((n_clusters, P.shape[1]), dtype=P.dtype)
+    progress = Progress(verbose, f"{what}: k-means++ seeding", n_clusters, unit="centres")
     for j in range(n_clusters):
         cand = _draw_candidates(loss, n_trials, rng)
         if cand is None:
             # Every patch is already represented exactly (or all are zero).
             D[j:] = _random_patch_directions(P, n_clusters - j, rng, norms)
+            progress.update(n_clusters - j)
             break
         directions = P[cand] / norms[cand, None].astype(P.dtype)
         proj = (P @ directions.T).astype(np.float64)
@@ -418,16 +451,19 @@ def _spherical_init(P, n_clusters, rng, norms):
         best = int(np.argmin(trial_loss.sum(axis=0)))
         D[j] = directions[best]
         loss = trial_loss[:, best].copy()
+        progress.update(1)
     return D
 
 
-def _spherical_kmeans(P, n_clusters, max_iter, tol, batch_size, rng, init="k-means++"):
+def _spherical_kmeans(P, n_clusters, max_iter, tol, batch_size, rng, init="k-means++",
+                      verbose=0, what="k-means"):
     norms = np.linalg.norm(P, axis=1)
     if init == "gaussian":
         D = _unit_gaussian(n_clusters, P.shape[1], P.dtype, rng)
     else:
-        D = _spherical_init(P, n_clusters, rng, norms)
+        D = _spherical_init(P, n_clusters, rng, norms, verbose, what)
     n_iter = 0
+    progress = Progress(verbose, f"{what}: spherical", max_iter, unit="iterations")
     for n_iter in range(1, max_iter + 1):
         # No early stop on unchanged assignments: the codes s_i = d_j . x_i
         # depend on the centroids, so each update still moves d_j (a power
@@ -440,7 +476,9 @@ def _spherical_kmeans(P, n_clusters, max_iter, tol, batch_size, rng, init="k-mea
             sums[empty] = _random_patch_directions(P, int(empty.sum()), rng, norms)
         shift = float(np.sum((sums - D) ** 2))
         D = sums.astype(P.dtype)
+        progress.update(1)
         if shift <= tol:
             break
+    say(verbose and n_iter < max_iter, f"{what}: converged after {n_iter} iterations")
     _, codes, _ = _spherical_pass(P, D, batch_size, accumulate=False)
     return D, float(np.sum(codes.astype(np.float64) ** 2)), n_iter

@@ -10,6 +10,7 @@ from ._docs import fill_doc
 from ._encoding import encode
 from ._kmeans import _ALGORITHMS, _INITS, fit_centroids
 from ._patches import fold_whitening, normalize_and_whiten, sample_patches, sampling_batch
+from ._progress import Timer, say
 from ._validation import (
     check_bool,
     check_float,
@@ -179,6 +180,7 @@ class KMeansConv(BaseConv):
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
+        verbose=0,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -201,6 +203,7 @@ class KMeansConv(BaseConv):
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype
+        self.verbose = verbose
 
     def _spatial_ndim(self):
         return len(check_kernel_size(self.kernel_size))
@@ -249,7 +252,10 @@ class KMeansConv(BaseConv):
         kernel = check_kernel_size(self.kernel_size)
         # Patches are drawn before the filters exist: check the geometry first.
         self._check_kernel_fits(kernel)
+        timer = Timer()
         P = self._sample_patches(X, rng)
+        say(self.verbose, f"KMeansConv fit: {P.shape[0]:,} patches of {P.shape[1]} values "
+                          f"drawn in {timer}")
         return self._learn(P, rng)
 
     def _learn(self, P, rng):
@@ -260,10 +266,15 @@ class KMeansConv(BaseConv):
                 f"n_filters={self.n_filters} is more than the {P.shape[0]} patches the "
                 "training data holds."
             )
+        timer = Timer()
         P, self.norm_eps_, zca = normalize_and_whiten(
             P, normalize=self.normalize, norm_eps=self.norm_eps, whiten=self.whiten,
             whiten_eps=self.whiten_eps,
         )
+        if self.normalize or self.whiten:
+            done = " and ".join(w for w, on in (("normalized", self.normalize),
+                                                 ("whitened", self.whiten)) if on)
+            say(self.verbose, f"KMeansConv fit: patches {done} in {timer}")
         self.patch_mean_ = None if zca is None else zca.mean_
         self.whitening_ = None if zca is None else zca.components_
         U = P if zca is None else zca.transform(P)
@@ -275,6 +286,8 @@ class KMeansConv(BaseConv):
             max_iter=self.max_iter,
             random_state=rng,
             return_n_iter=True,
+            verbose=self.verbose,
+            what="KMeansConv fit",
         )
         centroids = centroids.astype(np.float64)
         n_channels = self.input_shape_[-1]

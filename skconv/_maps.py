@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ._progress import Progress
 from ._validation import effective_n_jobs
 
 __all__ = [
@@ -64,9 +65,16 @@ class FeatureMaps:
         1 GiB.
     n_jobs : int or None
         Threads used by :meth:`map_batches` and materialization.
+    verbose : int, default=0
+        Report the progress of the batches computed when the maps are consumed
+        (see :mod:`skconv._progress`); 0 takes the verbosity (and name) of
+        ``source`` when that is reporting maps.
+    what : str, default="maps"
+        What the progress reports call the computation.
     """
 
-    def __init__(self, source, func, *, out_spatial, n_channels, dtype, batch_size, n_jobs):
+    def __init__(self, source, func, *, out_spatial, n_channels, dtype, batch_size, n_jobs,
+                 verbose=0, what="maps"):
         self._source = source
         self._func = func
         self._out_spatial = None if out_spatial is None else tuple(out_spatial)
@@ -78,6 +86,11 @@ class FeatureMaps:
             per_sample = math.prod(self._out_spatial) * self._n_channels * self._dtype.itemsize
             self.batch_size = max(1, min(self.batch_size, MAX_BATCH_BYTES // max(per_sample, 1)))
         self.n_jobs = n_jobs
+        if not verbose and isinstance(source, FeatureMaps):
+            # maps computed from reporting maps report the whole chain under that name
+            verbose, what = source.verbose, source._what
+        self.verbose = verbose
+        self._what = what
 
     # --- array-like interface -------------------------------------------------
     @property
@@ -151,6 +164,8 @@ class FeatureMaps:
             dtype=self._dtype,
             batch_size=self.batch_size,
             n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            what=self._what,
         )
 
     def __iter__(self):
@@ -218,20 +233,33 @@ class FeatureMaps:
         for _, batch in self._batches():
             yield batch
 
-    def _run(self, func):
-        return run_in_threads(
-            lambda sl: func(sl, self._compute(_subset(self._source, sl))),
-            self._slices(), self.n_jobs,
-        )
+    def _run(self, func, verbose=0, what=None):
+        """``func(slice, maps of the slice)`` for every batch, in ``n_jobs`` threads.
 
-    def map_batches(self, func):
+        Progress is reported with the maps' own ``verbose`` and name, or else with
+        the consumer's (``verbose``, ``what``: a Pool reporting on plain input).
+        """
+        slices = self._slices()
+        if self.verbose or not verbose:
+            verbose, what = self.verbose, self._what
+        progress = Progress(verbose, what, len(self), n_steps=len(slices))
+
+        def task(sl):
+            result = func(sl, self._compute(_subset(self._source, sl)))
+            progress.update(sl.stop - sl.start)
+            return result
+
+        return run_in_threads(task, slices, self.n_jobs)
+
+    def map_batches(self, func, *, verbose=0, what=None):
         """Apply ``func`` to the maps of each batch and return the results in order.
 
         Batches are computed in ``n_jobs`` threads (numpy and BLAS release the GIL),
         so a reducing ``func`` (pooling) never holds more than ``n_jobs`` batches of
         maps in memory. Samples with different spatial sizes come one per batch.
+        ``verbose`` and ``what`` report progress when the maps themselves do not.
         """
-        return self._run(lambda sl, batch: func(batch))
+        return self._run(lambda sl, batch: func(batch), verbose, what)
 
 
 def run_in_threads(func, items, n_jobs, *, single_blas_thread=False):
@@ -294,14 +322,15 @@ def _subset(source, key):
     return source[key]
 
 
-def map_batches(X, func, *, batch_size=256, n_jobs=None):
+def map_batches(X, func, *, batch_size=256, n_jobs=None, verbose=0, what=None):
     """Apply ``func`` batch by batch to a plain array, a list of samples or FeatureMaps.
 
     Returns the list of results in sample order. FeatureMaps use their own batch
     size and threads; for arrays ``batch_size`` and ``n_jobs`` apply. Samples of a
     list come one per batch, each as an array of shape ``(1, *spatial, c)``.
+    ``verbose`` and ``what`` report the progress (see :meth:`FeatureMaps._run`).
     """
-    return _as_feature_maps(X, batch_size, n_jobs).map_batches(func)
+    return _as_feature_maps(X, batch_size, n_jobs).map_batches(func, verbose=verbose, what=what)
 
 
 def _as_feature_maps(X, batch_size, n_jobs):
@@ -319,13 +348,13 @@ def _as_feature_maps(X, batch_size, n_jobs):
     )
 
 
-def stack_batches(X, func, *, batch_size=256, n_jobs=None):
+def stack_batches(X, func, *, batch_size=256, n_jobs=None, verbose=0, what=None):
     """Like :func:`map_batches`, but stack the results into one array as they come.
 
     ``func`` maps a batch of ``b`` samples to an array of ``b`` rows (pooled
     features); the rows are written into one array allocated on the first result,
     so the whole output is held once, not once as a list of batches and again as
-    their concatenation.
+    their concatenation. ``verbose`` and ``what`` report the progress.
     """
     X = _as_feature_maps(X, batch_size, n_jobs)
     n = len(X)
@@ -340,7 +369,7 @@ def stack_batches(X, func, *, batch_size=256, n_jobs=None):
                 out = np.empty((n,) + rows.shape[1:], dtype=rows.dtype)
         out[sl] = rows
 
-    X._run(store)
+    X._run(store, verbose, what)
     return out
 
 
@@ -352,7 +381,8 @@ def materialize(maps):
     return np.asarray(maps)
 
 
-def map_like_input(Xv, layout, func, *, n_channels, batch_size, n_jobs):
+def map_like_input(Xv, layout, func, *, n_channels, batch_size, n_jobs, verbose=0,
+                   what="maps"):
     """Apply ``func`` (a batch of maps to maps of the same spatial shape) to validated
     input, returning the result in the input's kind and layout.
 
@@ -372,10 +402,11 @@ def map_like_input(Xv, layout, func, *, n_channels, batch_size, n_jobs):
             dtype=Xv.dtype,
             batch_size=Xv.batch_size,
             n_jobs=Xv.n_jobs,
+            verbose=verbose,
+            what=what,
         )
+    kwargs = dict(batch_size=batch_size, n_jobs=n_jobs, verbose=verbose, what=what)
     if is_variable_size(Xv):
-        parts = map_batches(Xv, func, batch_size=batch_size, n_jobs=n_jobs)
+        parts = map_batches(Xv, func, **kwargs)
         return restore_layout([p[0] for p in parts], layout)
-    return restore_layout(
-        stack_batches(Xv, func, batch_size=batch_size, n_jobs=n_jobs), layout
-    )
+    return restore_layout(stack_batches(Xv, func, **kwargs), layout)

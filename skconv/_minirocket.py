@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._dask import dask_aware
 from ._docs import fill_doc
 from ._maps import FeatureMaps, is_variable_size, run_in_threads, stack_batches
+from ._progress import Progress, Timer, say
 from ._pool import POSITIVE_METHODS, positive_statistics, positive_sums
 from ._validation import (
     check_batch_size,
@@ -31,6 +32,7 @@ from ._validation import (
     check_input,
     check_int,
     check_n_jobs,
+    check_verbose,
     check_options,
     check_random_state,
     effective_n_jobs,
@@ -464,6 +466,7 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         Threads over batches (``-1``: all cores).
     dtype : {numpy.float32, numpy.float64}, default=numpy.float32
         Dtype of the computation and of the features.
+    %(verbose)s
 
     Attributes
     ----------
@@ -524,6 +527,7 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
+        verbose=0,
     ):
         self.n_features = n_features
         self.max_dilations_per_kernel = max_dilations_per_kernel
@@ -535,6 +539,7 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype
+        self.verbose = verbose
 
     # --- parameters and input ---------------------------------------------------
     def _check_params(self):
@@ -544,6 +549,7 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         check_bool(self.difference, "difference")
         check_batch_size(self.batch_size)
         check_n_jobs(self.n_jobs)
+        check_verbose(self.verbose)
         self._dtype = check_dtype(self.dtype)
 
     def _check_input(self, X, *, reset):
@@ -582,6 +588,7 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         seed = int(self.random_state) if is_int(self.random_state) else int(
             rng.randint(np.iinfo(np.int32).max)
         )
+        timer = Timer()
         n_reps = 2 if self.difference else 1
         per_kernel = max(self.n_features // (84 * len(self._methods) * n_reps), 1)
         reps = [self._fit_representation("raw", Xv, lengths, per_kernel, seed)]
@@ -593,6 +600,9 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         self.biases_ = [r.biases for r in reps]
         self.channel_combinations_ = [r.channels for r in reps]
         self.n_features_out_ = sum(r.n_thresholds for r in reps) * len(self._methods)
+        say(self.verbose, f"MiniRocket fit: {sum(len(r.dilations) for r in reps)} dilations, "
+                          f"{self.n_features_out_:,} features from {len(lengths):,} signals in "
+                          f"{timer}")
         return self
 
     def _fit_representation(self, name, Xv, lengths, per_kernel, seed):
@@ -681,9 +691,10 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         batch = self._batch_size(int(lengths.max()))
         if self.batch_size == "auto":  # at least one batch per thread
             batch = max(1, min(batch, -(-len(Xv) // effective_n_jobs(self.n_jobs))))
+        log = dict(verbose=check_verbose(self.verbose), what="MiniRocket transform")
         if isinstance(Xv, FeatureMaps):
-            return stack_batches(Xv, self._features)
-        return stack_batches(Xv, self._features, batch_size=batch, n_jobs=self.n_jobs)
+            return stack_batches(Xv, self._features, **log)
+        return stack_batches(Xv, self._features, batch_size=batch, n_jobs=self.n_jobs, **log)
 
     def _transform_list(self, Xv, lengths):
         # longest first, so that each batch is sized by its longest signal, and
@@ -697,8 +708,12 @@ class MiniRocket(TransformerMixin, BaseEstimator):
             batches.append(order[i : i + size])
             i += size
 
+        progress = Progress(self.verbose, "MiniRocket transform", len(Xv),
+                            n_steps=len(batches))
+
         def task(idx):
             out[idx] = self._features([Xv[k] for k in idx], lengths[idx])
+            progress.update(len(idx))
 
         run_in_threads(task, batches, self.n_jobs)
         return out

@@ -141,6 +141,7 @@ class PCAConv(BaseConv):
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
+        verbose=0,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -159,6 +160,7 @@ class PCAConv(BaseConv):
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype
+        self.verbose = verbose
 
     def _spatial_ndim(self):
         return len(check_kernel_size(self.kernel_size))
@@ -362,6 +364,7 @@ class PatchConv(BaseConv):
         batch_size="auto",
         n_jobs=None,
         dtype=np.float32,
+        verbose=0,
     ):
         self.n_filters = n_filters
         self.kernel_size = kernel_size
@@ -386,6 +389,7 @@ class PatchConv(BaseConv):
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.dtype = dtype
+        self.verbose = verbose
 
     def _spatial_ndim(self):
         return len(check_kernel_size(self.kernel_size))

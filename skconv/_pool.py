@@ -15,6 +15,7 @@ from ._validation import (
     check_int,
     check_int_tuple,
     check_n_jobs,
+    check_verbose,
     check_option,
     check_options,
     implied_ndim,
@@ -309,6 +310,11 @@ class Pool(TransformerMixin, BaseEstimator):
         Samples pooled at once when ``X`` is an array (FeatureMaps bring their own).
     n_jobs : int, default=None
         Threads over batches when ``X`` is an array (FeatureMaps bring their own).
+    verbose : int, default=0
+        Progress of the pooling on the ``"skconv"`` logger: 1 reports batches
+        done, samples per second and time left at most every 2 seconds, 2 every
+        batch. Maps from a transformer with its own ``verbose`` report under its
+        name instead.
 
     Attributes
     ----------
@@ -363,6 +369,7 @@ class Pool(TransformerMixin, BaseEstimator):
         channel_axis=-1,
         batch_size=256,
         n_jobs=None,
+        verbose=0,
     ):
         self.method = method
         self.grid = grid
@@ -377,6 +384,7 @@ class Pool(TransformerMixin, BaseEstimator):
         self.channel_axis = channel_axis
         self.batch_size = batch_size
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     # --- parameters -----------------------------------------------------------
     def _mode(self):
@@ -425,6 +433,7 @@ class Pool(TransformerMixin, BaseEstimator):
         check_int(self.channel_groups, "channel_groups", min_val=1, allow_none=True)
         check_batch_size(self.batch_size, allow_auto=False)
         check_n_jobs(self.n_jobs)
+        check_verbose(self.verbose)
         if self.flatten is not None:
             check_bool(self.flatten, "flatten")
         mode = self._mode()
@@ -527,11 +536,15 @@ class Pool(TransformerMixin, BaseEstimator):
                 dtype=Xv.dtype,
                 batch_size=Xv.batch_size,
                 n_jobs=Xv.n_jobs,
+                verbose=self.verbose,
+                what="Pool transform",
             )
+        batches = dict(batch_size=self.batch_size, n_jobs=self.n_jobs, verbose=self.verbose,
+                       what="Pool transform")
         if not (is_variable_size(Xv) and mode == "size"):
             # every batch gives rows of the same width: write them into one array
-            return stack_batches(Xv, func, batch_size=self.batch_size, n_jobs=self.n_jobs)
-        parts = map_batches(Xv, func, batch_size=self.batch_size, n_jobs=self.n_jobs)
+            return stack_batches(Xv, func, **batches)
+        parts = map_batches(Xv, func, **batches)
         if not flatten:
             return [p[0] for p in parts]
         shapes = {p.shape[1:] for p in parts}

@@ -16,6 +16,7 @@ from ._grouping import (
     sample_responses,
 )
 from ._maps import FeatureMaps, is_variable_size, materialize, run_in_threads
+from ._progress import Progress, Timer, say
 from ._docs import fill_doc
 from ._validation import (
     _check_input_shape,
@@ -23,6 +24,7 @@ from ._validation import (
     check_input,
     check_int,
     check_n_jobs,
+    check_verbose,
     check_option,
     check_random_state,
     check_transformer,
@@ -103,6 +105,11 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         Threads over the groups at fit, and over batches when the maps are
         consumed. Results do not depend on it.
     %(channel_axis)s
+    verbose : int, default=0
+        Progress on the ``"skconv"`` logger: 1 reports the grouping, the groups
+        fitted (at most every 2 seconds) and, when the maps are consumed, batches
+        done, samples per second and time left; 2 reports every group and batch.
+        The clones report too when ``estimator`` has its own ``verbose``.
 
     Attributes
     ----------
@@ -175,6 +182,7 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         batch_size="auto",
         n_jobs=None,
         channel_axis=-1,
+        verbose=0,
     ):
         self.estimator = estimator
         self.n_groups = n_groups
@@ -185,6 +193,7 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.channel_axis = channel_axis
+        self.verbose = verbose
 
     def _template(self):
         if self.estimator is None:
@@ -201,6 +210,7 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         check_int(self.n_positions, "n_positions", min_val=2)
         check_batch_size(self.batch_size)
         check_n_jobs(self.n_jobs)
+        check_verbose(self.verbose)
 
     def _check_input(self, X, *, reset):
         # flat 2-D data is single-channel signals, as for Pool
@@ -229,22 +239,32 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
         )
         rng = check_random_state(self.random_state)
         if isinstance(Xv, FeatureMaps) and not Xv.variable_size:
+            timer = Timer()
             Xv = Xv.compute()  # once, not once per group (see Notes)
+            say(self.verbose, f"ReceptiveFieldConv fit: input maps {Xv.shape} computed in "
+                              f"{timer}")
+        timer = Timer()
         if self.grouping == "correlation":
             S = energy_correlation(sample_responses(Xv, self.n_positions, rng))
             groups = groups_from_similarity(S, n_groups, group_size, rng)
         else:
             S = None
             groups = random_groups(self.n_channels_in_, n_groups, group_size, rng)
+        say(self.verbose, f"ReceptiveFieldConv fit: {n_groups} groups of {group_size} of the "
+                          f"{self.n_channels_in_} channels ({self.grouping}) in {timer}")
         estimators = []
         for _ in groups:  # seeds drawn in order, whatever the threads
             est = clone(template)
             seed_if_unset(est, rng)
             estimators.append(est)
 
+        progress = Progress(self.verbose, "ReceptiveFieldConv fit", n_groups, unit="groups")
+
         def fit_group(pair):
             est, channels = pair
-            return est.fit(_group_input(Xv, channels), y)
+            est.fit(_group_input(Xv, channels), y)
+            progress.update(1)
+            return est
 
         # The groups are fitted in n_jobs threads, each product on one BLAS thread
         # (the products of a group are small), also when serial, so that the
@@ -357,6 +377,8 @@ class ReceptiveFieldConv(MapsTransformerMixin, BaseEstimator):
             dtype=np.result_type(*[o.dtype for o in outs]),
             batch_size=batch_size,
             n_jobs=self.n_jobs,
+            verbose=check_verbose(self.verbose),
+            what="ReceptiveFieldConv transform",
         )
 
     def _transform_batch(self, x):

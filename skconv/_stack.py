@@ -19,15 +19,18 @@ from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._composition import NamedStepsMixin, split_steps
 from ._dask import dask_aware
 from ._maps import FeatureMaps, materialize, stack_batches
 from ._pool import Pool
+from ._progress import Timer, say
 from ._validation import (
     check_float,
     check_int,
     check_option,
     check_random_state,
     check_transformer,
+    check_verbose,
     seed_if_unset,
 )
 
@@ -71,26 +74,7 @@ def _take(X, idx):
 
 
 # --- the stack -----------------------------------------------------------------------
-def _split_layers(layers):
-    """``layers`` as (name, estimator) pairs, bare estimators named by position.
-
-    Returns None when ``layers`` is not a list of either form (get_params must not
-    fail on invalid values; fit says what is wrong).
-    """
-    if isinstance(layers, (str, bytes)) or not isinstance(layers, (list, tuple)):
-        return None
-    is_pair = [
-        isinstance(layer, tuple) and len(layer) == 2 and isinstance(layer[0], str)
-        for layer in layers
-    ]
-    if all(is_pair):
-        return [(name, est) for name, est in layers]
-    if not any(is_pair):
-        return [(str(i), est) for i, est in enumerate(layers)]
-    return None
-
-
-class LayerwiseStack(TransformerMixin, BaseEstimator):
+class LayerwiseStack(NamedStepsMixin, TransformerMixin, BaseEstimator):
     """Greedy layer-wise stacking of convolutional layers and pooling.
 
     Layer ``k`` is fitted on the output of layers ``1 .. k-1``, which stays lazy:
@@ -132,6 +116,12 @@ class LayerwiseStack(TransformerMixin, BaseEstimator):
         Draws the subsets of ``fit_subset``, and a seed for each layer whose own
         ``random_state`` is None, so that one seed makes the whole stack
         reproducible. Layers with a ``random_state`` of their own keep it.
+    verbose : int, default=0
+        Progress on the ``"skconv"`` logger: 1 reports each layer fitted (on how
+        many samples, in how long) and, when the pooled features are computed,
+        batches done, samples per second and time left at most every 2 seconds;
+        2 reports every batch. The layers' own ``verbose`` (e.g.
+        ``conv1__verbose=1``) reports inside them: the k-means iterations.
 
     Attributes
     ----------
@@ -195,97 +185,19 @@ class LayerwiseStack(TransformerMixin, BaseEstimator):
     16
     """
 
-    def __init__(self, layers, *, fit_subset=None, concat=None, pool=None, random_state=None):
+    _steps_attr = "layers"
+    _step_word = "layer"
+
+    def __init__(self, layers, *, fit_subset=None, concat=None, pool=None, random_state=None,
+                 verbose=0):
         self.layers = layers
         self.fit_subset = fit_subset
         self.concat = concat
         self.pool = pool
         self.random_state = random_state
-
-    # --- nested parameters, as Pipeline does ---------------------------------------
-    def get_params(self, deep=True):
-        """Parameters of the stack, and with ``deep`` those of every layer.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Also return each layer as ``<name>`` and its parameters as
-            ``<name>__<param>``.
-
-        Returns
-        -------
-        params : dict
-        """
-        out = super().get_params(deep=deep)
-        if not deep:
-            return out
-        named = _split_layers(self.layers)
-        for name, est in named or ():
-            out[name] = est
-            if hasattr(est, "get_params") and not isinstance(est, type):
-                for key, value in est.get_params(deep=True).items():
-                    out[f"{name}__{key}"] = value
-        return out
-
-    def set_params(self, **params):
-        """Set parameters of the stack, of its layers (``<name>__<param>``), or layers.
-
-        Parameters
-        ----------
-        **params : dict
-            ``layers`` is set first, then whole layers by name, then the rest.
-
-        Returns
-        -------
-        self : object
-        """
-        if "layers" in params:
-            self.layers = params.pop("layers")
-        named = _split_layers(self.layers)
-        if named:
-            names = [name for name, _ in named]
-            bare = not isinstance(self.layers[0], tuple)
-            for key in list(params):
-                if key in names:
-                    i = names.index(key)
-                    new = list(self.layers)
-                    new[i] = params.pop(key) if bare else (key, params.pop(key))
-                    self.layers = new
-        super().set_params(**params)
-        return self
+        self.verbose = verbose
 
     # --- validation -----------------------------------------------------------------
-    def _check_layers(self):
-        layers = self.layers
-        if isinstance(layers, (str, bytes)) or not isinstance(layers, (list, tuple)):
-            raise TypeError(
-                "layers must be a list of (name, transformer) pairs or a list of "
-                f"transformers, got {layers!r}."
-            )
-        if len(layers) == 0:
-            raise ValueError("layers must hold at least one layer, got an empty list.")
-        named = _split_layers(layers)
-        if named is None:
-            raise TypeError(
-                "layers must be all (name, transformer) pairs or all bare transformers; "
-                "got a mix (or pairs whose name is not a str)."
-            )
-        names = [name for name, _ in named]
-        if len(set(names)) != len(names):
-            dup = sorted({n for n in names if names.count(n) > 1})
-            raise ValueError(f"layer names must be unique; repeated: {dup}.")
-        bad = [n for n in names if "__" in n or not n]
-        if bad:
-            raise ValueError(f"layer names must be non-empty and must not contain '__'; got {bad}.")
-        clash = sorted(set(names) & set(self._get_param_names()))
-        if clash:
-            raise ValueError(
-                f"layer names {clash} clash with parameters of LayerwiseStack; rename the layers."
-            )
-        for name, est in named:
-            check_transformer(est, f"layer {name!r}")
-        return named
-
     def _check_concat(self, names):
         if self.concat is None:
             return None
@@ -351,7 +263,8 @@ class LayerwiseStack(TransformerMixin, BaseEstimator):
         -------
         self : object
         """
-        named = self._check_layers()
+        named = self._check_steps()
+        verbose = check_verbose(self.verbose)
         names = [name for name, _ in named]
         concat = self._check_concat(names)
         if concat is None and self.pool is not None:
@@ -374,6 +287,7 @@ class LayerwiseStack(TransformerMixin, BaseEstimator):
         for k, (name, layer) in enumerate(named):
             est = clone(layer)
             seed_if_unset(est, rng)
+            timer = Timer()
             with _naming_the_layer(name, X, k):
                 if m is None:
                     idx = None
@@ -383,6 +297,9 @@ class LayerwiseStack(TransformerMixin, BaseEstimator):
                     est.fit(_take(Xk, idx), None if y is None else _safe_indexing(y, idx))
                 subsets[name] = idx
                 fitted.append((name, est))
+            say(verbose, f"LayerwiseStack fit: layer {k + 1}/{len(named)} {name!r} "
+                         f"({type(est).__name__}) fitted on {n if m is None else m:,} samples "
+                         f"in {timer}")
             if k < len(named) - 1 or (concat is not None and name in concat):
                 out = est.transform(Xk)  # lazy for Conv-family layers
                 if concat is not None and name in concat:
@@ -460,7 +377,8 @@ class LayerwiseStack(TransformerMixin, BaseEstimator):
         first = chain[0][1].transform(X)
         # rows written into one array as the batches finish: the features are
         # held once, not as a list of batches plus their concatenation
-        return stack_batches(first, features)
+        return stack_batches(first, features, verbose=check_verbose(self.verbose),
+                             what="LayerwiseStack transform")
 
     def _outputs_features(self):
         return self.concat is not None or self.pool is not None
@@ -515,7 +433,7 @@ class LayerwiseStack(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         tags.target_tags.required = False
-        named = _split_layers(self.layers)
+        named = split_steps(self.layers)
         if named:
             try:
                 first = get_tags(named[0][1])

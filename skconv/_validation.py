@@ -50,6 +50,7 @@ __all__ = [
     "seed_if_unset",
     "check_dtype",
     "check_n_jobs",
+    "check_verbose",
     "effective_n_jobs",
     "check_batch_size",
     "check_random_state",
@@ -411,6 +412,13 @@ def check_n_jobs(n_jobs):
     if n_jobs == 0:
         _fail(ValueError, "n_jobs", what, n_jobs)
     return int(n_jobs)
+
+
+def check_verbose(verbose):
+    """A bool or a non-negative int: how much progress to report (0 or False: none)."""
+    if isinstance(verbose, (bool, np.bool_)):
+        return int(verbose)
+    return check_int(verbose, "verbose", min_val=0)
 
 
 def effective_n_jobs(n_jobs):
