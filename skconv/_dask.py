@@ -9,6 +9,14 @@ zeros, so that nothing of the data is computed before the result is. Fitting on 
 dask array reads only what fit needs: the filter families sample their patches
 from the samples they draw, chunk by chunk (``skconv._patches``).
 
+Consecutive skconv steps are fused: the lazy array a step returns remembers the
+array it was made from and the steps that made it, so that the next step maps the
+whole chain over the original chunks (``pool.transform(conv.transform(X))`` on a
+dask array runs, per chunk, exactly the in-memory ``pool.transform(conv.transform(x))``,
+whose feature maps stream through the pooling batch by batch). Without this, each
+chunk's full stack of feature maps, often a hundred times the size of its images,
+would be built in the worker's memory before it is pooled.
+
 dask is optional: nothing here imports it unless the input is a dask array.
 """
 
@@ -26,30 +34,42 @@ def is_dask_array(X):
     return module is not None and isinstance(X, module.Array)
 
 
+def _apply_chain(chain, x):
+    """The steps of ``chain`` applied in turn, as in memory; the last output as an array."""
+    for estimator, method in chain:
+        x = method(estimator, x)
+    return np.asarray(x)
+
+
 def transform_blocks(estimator, method, X):
     """``method(estimator, block)`` mapped over the sample chunks of the dask array ``X``.
 
     Every non-sample axis is brought to one chunk first, so that each block holds
-    whole samples. The result is lazy, with ``X``'s chunks along the samples.
+    whole samples. The result is lazy, with ``X``'s chunks along the samples. When
+    ``X`` is itself the output of skconv steps, the steps are fused: the result is
+    mapped from the array those steps started from (see the module docstring).
     """
-    X = X.rechunk({axis: -1 for axis in range(1, X.ndim)})
-    probe = np.asarray(method(estimator, np.zeros((1,) + X.shape[1:], dtype=X.dtype)))
+    source, chain = getattr(X, "_skconv_chain", (None, ()))
+    if source is None:
+        source = X.rechunk({axis: -1 for axis in range(1, X.ndim)})
+    chain = chain + ((estimator, method),)
+    probe = _apply_chain(chain, np.zeros((1,) + source.shape[1:], dtype=source.dtype))
     out_ndim = probe.ndim
-    chunks = (X.chunks[0],) + tuple((size,) for size in probe.shape[1:])
+    chunks = (source.chunks[0],) + tuple((size,) for size in probe.shape[1:])
     extra = {}
-    if out_ndim < X.ndim:
-        extra["drop_axis"] = list(range(out_ndim, X.ndim))
-    elif out_ndim > X.ndim:
-        extra["new_axis"] = list(range(X.ndim, out_ndim))
+    if out_ndim < source.ndim:
+        extra["drop_axis"] = list(range(out_ndim, source.ndim))
+    elif out_ndim > source.ndim:
+        extra["new_axis"] = list(range(source.ndim, out_ndim))
 
     def block(x):
-        return np.asarray(method(estimator, x))
+        return _apply_chain(chain, x)
 
     from dask.base import tokenize
 
-    # the key names the step and hashes the fitted transformer with the input
-    name = f"skconv-{type(estimator).__name__.lower()}-{tokenize(block, X)}"
-    return X.map_blocks(
+    # the key names the step and hashes the fitted transformers with the input
+    name = f"skconv-{type(estimator).__name__.lower()}-{tokenize(block, source)}"
+    out = source.map_blocks(
         block,
         dtype=probe.dtype,
         chunks=chunks,
@@ -57,6 +77,10 @@ def transform_blocks(estimator, method, X):
         name=name,
         **extra,
     )
+    # only this very array carries the chain: anything derived from it (a slice, a
+    # sum) is an ordinary dask array, mapped from its own computed blocks
+    out._skconv_chain = (source, chain)
+    return out
 
 
 def dask_aware(method):

@@ -104,6 +104,30 @@ def test_nothing_is_computed_before_the_result_is():
     assert sorted(set(calls)) == [0, 1, 2, 3]
 
 
+def test_consecutive_steps_are_fused_and_never_build_the_maps():
+    import dask
+
+    X = np.random.default_rng(3).random((12, 10, 10)).astype(np.float32)
+    Xd = da.from_array(X, chunks=(5, 10, 10))
+    conv = RandomConv(6, 3, random_state=0).fit(X)
+    pool = Pool(grid=2).fit(conv.transform(X))
+    maps = conv.transform(Xd)
+    pooled = pool.transform(maps)
+    # one skconv task per chunk, mapped from the images: the maps' layer is not in it
+    graph = dict(pooled.__dask_graph__())
+    assert not any(maps.name in str(key) for key in graph)
+    assert sum(str(key).startswith("('skconv-pool") for key in graph) == 3
+    chain_source, chain = pooled._skconv_chain
+    assert chain_source.name == Xd.name and [e for e, _ in chain] == [conv, pool]
+    with dask.config.set(scheduler="sync"):
+        np.testing.assert_allclose(pooled.compute(), pool.transform(conv.transform(X)), rtol=1e-6)
+        # an array derived from a step's output is an ordinary one, pooled from its blocks
+        part = pool.transform(maps[:7])
+        assert any(maps.name in str(key) for key in dict(part.__dask_graph__()))
+        np.testing.assert_allclose(part.compute(), pool.transform(conv.transform(X[:7])),
+                                   rtol=1e-6)
+
+
 @pytest.mark.skipif(not CIFAR.exists(), reason="needs ../shared/data/cifar10_jpeg_q75.npz")
 @pytest.mark.filterwarnings("ignore:Sending large graph")
 def test_a_cifar_subset_stays_lazy_and_equals_the_in_memory_result(client):
