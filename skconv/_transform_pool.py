@@ -8,7 +8,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._dask import dask_aware
 from ._maps import FeatureMaps
-from ._validation import check_input, check_option, check_transformer, restore_layout
+from ._validation import (
+    check_batch_size,
+    check_input,
+    check_option,
+    check_transformer,
+    restore_layout,
+)
 
 __all__ = ["TransformPool"]
 
@@ -24,6 +30,13 @@ TRANSFORMS = {
 }
 
 _REDUCE = {"mean": np.add, "sum": np.add, "max": np.maximum}
+
+
+def _rows(X, rows, n_samples):
+    """The samples ``rows`` of ``X`` as given: ``X`` itself when they are all of it."""
+    if rows.start == 0 and rows.stop >= n_samples:
+        return X
+    return X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
 
 
 class TransformPool(TransformerMixin, BaseEstimator):
@@ -64,6 +77,11 @@ class TransformPool(TransformerMixin, BaseEstimator):
         Shape ``(*spatial)`` or ``(*spatial, n_channels)`` of one sample when ``X``
         is flat ``(n_samples, n_features)``; flat samples without it are 1-D
         signals. The copies are given to ``estimator`` in the layout of ``X``.
+    batch_size : int, default=1024
+        Samples transformed at a time: the copies of one batch are made, given to
+        ``estimator`` and pooled before the next, so that besides the output only
+        one batch's copies and features are in memory. The features do not depend
+        on it.
 
     Notes
     -----
@@ -104,15 +122,17 @@ class TransformPool(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, estimator, transforms=("identity", "fliplr"), *, method="mean",
-                 input_shape=None):
+                 input_shape=None, batch_size=1024):
         self.estimator = estimator
         self.transforms = transforms
         self.method = method
         self.input_shape = input_shape
+        self.batch_size = batch_size
 
     def _check_params(self):
         check_transformer(self.estimator, "estimator")
         check_option(self.method, "method", tuple(_REDUCE))
+        check_batch_size(self.batch_size, allow_auto=False)
         transforms = self.transforms
         what = (
             f"a non-empty sequence of callables or of {', '.join(map(repr, TRANSFORMS))}"
@@ -132,8 +152,8 @@ class TransformPool(TransformerMixin, BaseEstimator):
                 raise TypeError(f"transforms must be {what}, got {self.transforms!r}.")
         return transforms
 
-    def _copies(self, X, reset):
-        """The transformed copies of ``X``, each in the layout of ``X``."""
+    def _batches(self, X, reset):
+        """Per batch of samples: its rows, its transformed copies in the layout of ``X``, and ``n``."""
         transforms = self._check_params()
         if isinstance(X, FeatureMaps):
             X = X.compute()
@@ -144,21 +164,30 @@ class TransformPool(TransformerMixin, BaseEstimator):
                 "sizes cannot be pooled element-wise."
             )
         for i, t in enumerate(transforms):
-            if t == "identity":
-                yield X
-                continue
             if isinstance(t, str) and t.startswith("rot") and layout.spatial_ndim < 2:
                 raise ValueError(
                     f"transforms[{i}]={t!r} rotates the first two spatial axes, but X holds "
                     f"{layout.spatial_ndim}-D samples."
                 )
-            copy = np.ascontiguousarray((TRANSFORMS[t] if isinstance(t, str) else t)(Xv))
-            if copy.shape != Xv.shape:
-                raise ValueError(
-                    f"transforms[{i}] must keep the shape of the samples {Xv.shape[1:]} (a "
-                    f"rotation needs square samples), got {copy.shape[1:]}."
-                )
-            yield restore_layout(copy, layout)
+        for start in range(0, len(Xv), self.batch_size):
+            rows = slice(start, start + self.batch_size)
+            copies = []
+            for i, t in enumerate(transforms):
+                if t == "identity":  # the samples as given (a DataFrame keeps its names)
+                    copies.append(_rows(X, rows, len(Xv)) if not isinstance(X, list) else
+                                  restore_layout(Xv[rows], layout))
+                    continue
+                copy = np.ascontiguousarray((TRANSFORMS[t] if isinstance(t, str) else t)(Xv[rows]))
+                if copy.shape != Xv[rows].shape:
+                    raise ValueError(
+                        f"transforms[{i}] must keep the shape of the samples {Xv.shape[1:]} (a "
+                        f"rotation needs square samples), got {copy.shape[1:]}."
+                    )
+                copy = restore_layout(copy, layout)
+                if hasattr(X, "columns") and copy.ndim == 2:  # a DataFrame's copies keep its names
+                    copy = type(X)(copy, columns=X.columns)
+                copies.append(copy)
+            yield rows, copies, len(Xv)
 
     def fit(self, X, y=None):
         """Fit a clone of ``estimator`` on the samples as given.
@@ -196,21 +225,25 @@ class TransformPool(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimator_")
         reduce = _REDUCE[self.method]
-        out, count = None, 0
-        for copy in self._copies(X, reset=False):
-            part = np.asarray(self.estimator_.transform(copy))
-            if out is None:
-                out = np.array(part, dtype=np.result_type(part.dtype, np.float32))
-            else:
-                if part.shape != out.shape:
+        out, count = None, len(self._check_params())
+        for rows, copies, n_samples in self._batches(X, reset=False):
+            pooled = None
+            for copy in copies:
+                part = np.asarray(self.estimator_.transform(copy))
+                if pooled is None:
+                    pooled = np.array(part, dtype=np.result_type(part.dtype, np.float32))
+                elif part.shape != pooled.shape:
                     raise ValueError(
                         f"the estimator's output for the transformed copies must have one "
-                        f"shape, got {out.shape} and {part.shape}."
+                        f"shape, got {pooled.shape} and {part.shape}."
                     )
-                reduce(out, part, out=out)
-            count += 1
-        if self.method == "mean":
-            out /= out.dtype.type(count)
+                else:
+                    reduce(pooled, part, out=pooled)
+            if self.method == "mean":
+                pooled /= pooled.dtype.type(count)
+            if out is None:
+                out = np.empty((n_samples,) + pooled.shape[1:], pooled.dtype)
+            out[rows] = pooled
         return out
 
     def _has_names(self):

@@ -1,6 +1,9 @@
 """TransformPool: features pooled over transformed copies of each sample."""
 
+import warnings
+
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -93,3 +96,27 @@ def test_bad_parameters_name_themselves():
             _images(shape=(8, 9, 3)))
     with pytest.raises(TypeError, match="estimator must be a transformer instance"):
         TransformPool(RandomConv).fit(X)
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 1024])
+def test_batches_give_the_same_features_and_keep_the_input(batch_size):
+    X = _images(n=9)
+    before = X.copy()
+    whole = TransformPool(_features(), batch_size=9).fit(X).transform(X)
+    pooled = TransformPool(_features(), batch_size=batch_size).fit(X)
+    np.testing.assert_array_equal(pooled.transform(X), whole)
+    np.testing.assert_array_equal(X, before)
+    # a DataFrame's batches keep its column names for the estimator (no warning)
+    flat = pd.DataFrame(X.reshape(9, -1), columns=[f"v{i}" for i in range(8 * 8 * 3)])
+    inner = make_pipeline(RandomConv(4, 3, encoding="relu", input_shape=(8, 8, 3), random_state=0),
+                          Pool(grid=(2, 2)))
+    named = TransformPool(inner, input_shape=(8, 8, 3), batch_size=batch_size).fit(flat)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(named.transform(flat), whole)
+
+
+@pytest.mark.parametrize("batch_size, error", [(0, ValueError), ("auto", TypeError), (2.5, TypeError)])
+def test_a_bad_batch_size_is_refused_with_its_name(batch_size, error):
+    with pytest.raises(error, match="batch_size"):
+        TransformPool(_features(), batch_size=batch_size).fit(_images())
