@@ -7,11 +7,12 @@ pooling) over CIFAR-10 (JPEG q75) training images held as a dask array in chunks
 - in this process, as numpy arrays (skconv's own threads, ``n_jobs=-1``);
 - on a ``distributed.LocalCluster`` of 1 worker process with 2 threads, of 1 worker
   with 1 thread, and of 2 workers with 1 thread each (the pipeline's own threads set
-  to 1, so that one task uses one core);
+  to 1, so that one task uses one core), the last also with distributed's
+  ``MALLOC_TRIM_THRESHOLD_=65536`` unset in the workers ("no trim");
 
 and, per chunk, the bytes shipped to a worker (the input chunk, the pickled fitted
 transformers, the pooled features back) and the time to serialize them, against the
-compute time of the chunk: how the run extrapolates to a cluster of many machines.
+compute time of the chunk on one core: how the run extrapolates to a cluster of many machines.
 
 Usage: ``python benchmarks/dask_scaling.py [--n-images 4000] [--chunk 500]``; needs
 ``pip install ".[dask]"`` and ``../shared/data/cifar10_jpeg_q75.npz``.
@@ -27,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -53,6 +55,7 @@ def main():
     parser.add_argument("--data", default=str(DATA_DIR / "cifar10_jpeg_q75.npz"))
     args = parser.parse_args()
 
+    import dask
     import dask.array as da
     from distributed import Client, LocalCluster
 
@@ -73,20 +76,26 @@ def main():
 
     Xd = da.from_array(X, chunks=(args.chunk, 32, 32, 3))
     conv1, pool1 = fitted(1)
-    for n_workers, threads in ((1, 2), (1, 1), (2, 1)):
-        with LocalCluster(n_workers=n_workers, threads_per_worker=threads, processes=True,
-                          host="127.0.0.1", dashboard_address=None) as cluster, \
+    for n_workers, threads, trim in ((1, 2, True), (1, 1, True), (2, 1, True), (2, 1, False)):
+        # distributed's workers start with MALLOC_TRIM_THRESHOLD_=65536 (memory handed back
+        # to the system early); None unsets it, leaving glibc's own threshold
+        environ = {} if trim else {"MALLOC_TRIM_THRESHOLD_": None}
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v
+                              for k, v in environ.items()}), \
+                LocalCluster(n_workers=n_workers, threads_per_worker=threads, processes=True,
+                             host="127.0.0.1", dashboard_address=None) as cluster, \
                 Client(cluster) as client:
             lazy = pool1.transform(conv1.transform(Xd))
             client.compute(lazy[: args.chunk]).result()  # start the workers, ship the code
             t, F = timed(lambda: client.compute(lazy).result(), args.repeats)
             np.testing.assert_allclose(F, F_local, rtol=1e-4)
-            rows.append((f"LocalCluster, {n_workers} worker(s) x {threads} thread(s)", t))
+            rows.append((f"LocalCluster, {n_workers} worker(s) x {threads} thread(s)"
+                         + ("" if trim else ", no trim"), t))
 
-    print(f"\n{'where':<44} {'time (s)':>9} {'images/s':>9} {'vs 1 worker x 1':>15}")
+    print(f"\n{'where':<53} {'time (s)':>9} {'images/s':>9} {'vs 1 worker x 1':>15}")
     single = dict(rows)["LocalCluster, 1 worker(s) x 1 thread(s)"]
     for name, t in rows:
-        print(f"{name:<44} {t:>9.2f} {len(X) / t:>9.0f} {single / t:>14.2f}x")
+        print(f"{name:<53} {t:>9.2f} {len(X) / t:>9.0f} {single / t:>14.2f}x")
 
     chunk = X[: args.chunk]
     shipped = {
@@ -96,7 +105,8 @@ def main():
     }
     t_ser, _ = timed(lambda: [pickle.loads(pickle.dumps(o, protocol=5)) for o in
                               (chunk, (conv1, pool1), F_local[: args.chunk])], 5)
-    t_chunk, _ = timed(lambda: pool1.transform(conv1.transform(chunk)), args.repeats)
+    with threadpool_limits(1):  # one core: skconv's threads and BLAS's
+        t_chunk, _ = timed(lambda: pool1.transform(conv1.transform(chunk)), args.repeats)
     total = sum(len(b) for b in shipped.values())
     print(f"\nper chunk of {args.chunk} images:")
     for name, b in shipped.items():
