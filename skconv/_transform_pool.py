@@ -171,14 +171,15 @@ class TransformPool(TransformerMixin, BaseEstimator):
                 )
         for start in range(0, len(Xv), self.batch_size):
             rows = slice(start, start + self.batch_size)
+            batch = Xv[rows]
             copies = []
             for i, t in enumerate(transforms):
                 if t == "identity":  # the samples as given (a DataFrame keeps its names)
                     copies.append(_rows(X, rows, len(Xv)) if not isinstance(X, list) else
-                                  restore_layout(Xv[rows], layout))
+                                  restore_layout(batch, layout))
                     continue
-                copy = np.ascontiguousarray((TRANSFORMS[t] if isinstance(t, str) else t)(Xv[rows]))
-                if copy.shape != Xv[rows].shape:
+                copy = np.ascontiguousarray((TRANSFORMS[t] if isinstance(t, str) else t)(batch))
+                if copy.shape != batch.shape:
                     raise ValueError(
                         f"transforms[{i}] must keep the shape of the samples {Xv.shape[1:]} (a "
                         f"rotation needs square samples), got {copy.shape[1:]}."
@@ -225,7 +226,7 @@ class TransformPool(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimator_")
         reduce = _REDUCE[self.method]
-        out, count = None, len(self._check_params())
+        out = None
         for rows, copies, n_samples in self._batches(X, reset=False):
             pooled = None
             for copy in copies:
@@ -240,7 +241,7 @@ class TransformPool(TransformerMixin, BaseEstimator):
                 else:
                     reduce(pooled, part, out=pooled)
             if self.method == "mean":
-                pooled /= pooled.dtype.type(count)
+                pooled /= pooled.dtype.type(len(copies))
             if out is None:
                 out = np.empty((n_samples,) + pooled.shape[1:], pooled.dtype)
             out[rows] = pooled
