@@ -348,16 +348,25 @@ def _as_feature_maps(X, batch_size, n_jobs):
     )
 
 
-def stack_batches(X, func, *, batch_size=256, n_jobs=None, verbose=0, what=None):
+def stack_batches(X, func, *, batch_size=256, n_jobs=None, verbose=0, what=None,
+                  columns=None):
     """Like :func:`map_batches`, but stack the results into one array as they come.
 
     ``func`` maps a batch of ``b`` samples to an array of ``b`` rows (pooled
     features); the rows are written into one array allocated on the first result,
     so the whole output is held once, not once as a list of batches and again as
     their concatenation. ``verbose`` and ``what`` report the progress.
+
+    ``columns``, an array ``(n_features, n_samples)``: ``func(batch, view)`` writes
+    each batch's features as the columns ``view`` of it instead, and its transpose
+    (Fortran-ordered) is returned: for features computed feature-major, which
+    then need no transposing copy.
     """
     X = _as_feature_maps(X, batch_size, n_jobs)
     n = len(X)
+    if columns is not None:
+        X._run(lambda sl, batch: func(batch, columns[:, sl]), verbose, what)
+        return columns.T
     out = None
     lock = threading.Lock()
 

@@ -65,10 +65,6 @@ _MASK_BYTES = 2**21
 # most _AUTO_MASK_BYTES for a group of _BLOCK kernels.
 _AUTO_ELEMENTS = 2**15
 _AUTO_MASK_BYTES = 2**23
-# Up to this length the biases of all 84 kernels of a dilation are taken in one
-# np.quantile call (GunPoint, 150 values: fit 0.044 s instead of 0.071 s); for
-# longer signals one call per kernel is faster (ACSF1, 1,460: 0.17 s, not 0.6 s).
-_QUANTILES_AT_ONCE = 256
 
 
 def fit_dilations(length, n_per_kernel, max_dilations):
@@ -107,6 +103,45 @@ def quantile_levels(n):
     MiniRocket's bias quantiles, in float32."""
     phi = (np.sqrt(5) + 1) / 2
     return np.array([(k * phi) % 1 for k in range(1, n + 1)], dtype=np.float32)
+
+
+def row_quantiles(C, q, lengths=None):
+    """``np.quantile(C[j, :lengths[j]], q[j])`` for every row ``j``, bit for bit
+    (numpy's "linear" method in the dtype of ``C`` and ``q``), from one sort of
+    all the rows: a ``np.quantile`` call per row costs 0.1 ms of overhead, and
+    one call with every row's levels selects each level in every row.
+
+    Examples
+    --------
+    >>> C = np.array([[3.0, 1.0, 2.0], [0.0, 4.0, 8.0]], dtype=np.float32)
+    >>> q = np.array([[0.5, 0.25], [0.5, 0.75]], dtype=np.float32)
+    >>> row_quantiles(C, q).tolist()
+    [[2.0, 1.5], [4.0, 6.0]]
+    >>> row_quantiles(C, q, lengths=[3, 2]).tolist()
+    [[2.0, 1.5], [2.0, 3.0]]
+    """
+    C = np.array(C)  # a copy: sorted in place
+    R, L = C.shape
+    if lengths is not None:
+        lengths = np.asarray(lengths, dtype=np.intp)
+        C[np.arange(L)[None, :] >= lengths[:, None]] = np.inf  # sorted past the values
+    else:
+        lengths = np.full(R, L, dtype=np.intp)
+    C.sort(axis=1)
+    last = (lengths - 1)[:, None]
+    # numpy's virtual index (n - 1) * q, with n - 1 a scalar of q's dtype (exact)
+    virtual = last.astype(q.dtype) * q
+    before = np.floor(virtual)
+    gamma = virtual - before
+    prev = before.astype(np.intp)
+    prev = np.where(virtual >= last, last, prev)
+    nxt = np.where(virtual >= last, last, prev + 1)
+    a = np.take_along_axis(C, prev, axis=1)
+    b = np.take_along_axis(C, nxt, axis=1)
+    diff = b - a
+    out = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    return out
 
 
 class _Representation:
@@ -174,13 +209,6 @@ def _conv_rows(y, dilation, dtype):
     return out
 
 
-def _transpose_into(dst, src, tile=64):
-    """``dst[...] = src.T`` by tiles of rows that stay in cache (faster than one
-    strided copy of a large array)."""
-    for i in range(0, src.shape[0], tile):
-        dst[:, i : i + tile] = src[i : i + tile].T
-
-
 def _count_tree(mask):
     """Per-signal counts of True in ``mask`` (..., n, B), n <= 255: the rows are
     added pairwise in uint8, halving them until one is left. Every addition runs
@@ -219,9 +247,9 @@ class _Batch:
         return buf[:size].reshape(shape)
 
     def features(self, out):
-        """Write the features into ``out`` (B, n_methods * n_thresholds), statistic-major."""
+        """Write the features into ``out`` (n_methods * n_thresholds, B), statistic-major."""
         rep = self.rep
-        out = out.reshape(self.B, len(self.methods), rep.n_thresholds)
+        out = out.reshape(len(self.methods), rep.n_thresholds, self.B)  # a view
         start = 0
         dmax = int(rep.dilations.max())
         self.P = 4 * dmax
@@ -229,9 +257,7 @@ class _Batch:
         xp[:, self.P : self.P + self.L] = self.xt
         self.xp, self.x3 = xp, 3 * xp
         for di, (d, m) in enumerate(zip(rep.dilations, rep.counts)):
-            stats = self._dilation(di, int(d), int(m))
-            for s, values in enumerate(stats):
-                _transpose_into(out[:, s, start : start + 84 * m], values.reshape(84 * m, self.B))
+            self._dilation(di, int(d), int(m), out[:, start : start + 84 * m])
             start += 84 * m
 
     # --- regions ---------------------------------------------------------------
@@ -252,7 +278,9 @@ class _Batch:
                 yield s, min(s + size, b)
 
     # --- one dilation ------------------------------------------------------------
-    def _dilation(self, di, d, m):
+    def _dilation(self, di, d, m, out):
+        """The statistics of dilation ``di`` into ``out`` (n_methods, 84 * m, B)."""
+        out = out.reshape(len(self.methods), 84, m, self.B)  # a view
         rep, pad = self.rep, 4 * d
         regions = self._regions(pad)
         ppv_only = self.methods == ("ppv",)
@@ -300,15 +328,16 @@ class _Batch:
         lo = np.stack([r[0] for r in regions])[half][:, None, :]  # (84, 1, B)
         length = np.stack([r[1] - r[0] for r in regions])[half][:, None, :]
         if ppv_only:
-            ppv = self._buffer("ppv", counts.shape, self.dtype)
             # Counts and lengths below 2**24 are exact in float32, and their float32
             # quotient is the float64 quotient rounded to float32 (the mean of the
             # 0/1 values): it is never close enough to a float32 midpoint for the
             # double rounding to differ.
-            np.copyto(ppv, counts, casting="unsafe")  # faster than a casting divide
-            np.divide(ppv, length.astype(self.dtype), out=ppv)
-            return [ppv]
-        return positive_statistics(sums, self.methods, length, offset=lo, dtype=self.dtype)
+            np.copyto(out[0], counts, casting="unsafe")  # faster than a casting divide
+            np.divide(out[0], length.astype(self.dtype), out=out[0])
+            return
+        stats = positive_statistics(sums, self.methods, length, offset=lo, dtype=self.dtype)
+        for dst, values in zip(out, stats):
+            dst[...] = values
 
     def _weights(self, di):
         # (84, 9 * c): kernel weights on the channels of each kernel's combination
@@ -641,14 +670,7 @@ class MiniRocket(TransformerMixin, BaseEstimator):
                     S = np.diff(S, axis=1)
                 y = S[:, :, 0] if c == 1 else (S * channels[di][:, None, :]).sum(axis=2)
                 C = _conv_rows(y.astype(self._dtype), int(d), self._dtype)
-                if C.shape[1] <= _QUANTILES_AT_ONCE:
-                    # every level on every row at once, then each row's own levels
-                    rows = np.repeat(np.arange(84), m)
-                    b = np.quantile(C, q, axis=1)[np.arange(84 * m), rows].reshape(84, m)
-                else:  # numpy's selection of many levels costs length x levels
-                    q = q.reshape(84, m)
-                    b = np.array([np.quantile(C[j], q[j]) for j in range(84)])
-                biases.append(b)
+                biases.append(row_quantiles(C, q.reshape(84, m)))
             else:
                 rows = []
                 for j in range(84):
@@ -659,10 +681,8 @@ class MiniRocket(TransformerMixin, BaseEstimator):
                 for j, r in enumerate(rows):
                     y[j, : len(r)] = r
                 C = _conv_rows(y, int(d), self._dtype)
-                b = np.empty((84, m), dtype=self._dtype)
-                for j, r in enumerate(rows):
-                    b[j] = np.quantile(C[j, : len(r)], q[j * m : (j + 1) * m])
-                biases.append(b)
+                n = [len(r) for r in rows]
+                biases.append(row_quantiles(C, q.reshape(84, m), n))
             start += 84 * m
         return _Representation(name, dilations, counts, biases, channels)
 
@@ -692,15 +712,19 @@ class MiniRocket(TransformerMixin, BaseEstimator):
         if self.batch_size == "auto":  # at least one batch per thread
             batch = max(1, min(batch, -(-len(Xv) // effective_n_jobs(self.n_jobs))))
         log = dict(verbose=check_verbose(self.verbose), what="MiniRocket transform")
+        # computed feature-major (a batch's features are rows of the batch's
+        # signals): the result is the transpose of a (features, signals) array
+        columns = np.empty((self.n_features_out_, len(Xv)), dtype=self._dtype)
         if isinstance(Xv, FeatureMaps):
-            return stack_batches(Xv, self._features, **log)
-        return stack_batches(Xv, self._features, batch_size=batch, n_jobs=self.n_jobs, **log)
+            return stack_batches(Xv, self._features, columns=columns, **log)
+        return stack_batches(Xv, self._features, batch_size=batch, n_jobs=self.n_jobs,
+                             columns=columns, **log)
 
     def _transform_list(self, Xv, lengths):
         # longest first, so that each batch is sized by its longest signal, and
         # signals of similar lengths go together (little padding)
         order = np.argsort(-lengths, kind="stable")
-        out = np.empty((len(Xv), self.n_features_out_), dtype=self._dtype)
+        columns = np.empty((self.n_features_out_, len(Xv)), dtype=self._dtype)
         batches = []
         i = 0
         while i < len(order):
@@ -712,11 +736,13 @@ class MiniRocket(TransformerMixin, BaseEstimator):
                             n_steps=len(batches))
 
         def task(idx):
-            out[idx] = self._features([Xv[k] for k in idx], lengths[idx])
+            part = np.empty((self.n_features_out_, len(idx)), dtype=self._dtype)
+            self._features([Xv[k] for k in idx], part, lengths[idx])
+            columns[:, idx] = part
             progress.update(len(idx))
 
         run_in_threads(task, batches, self.n_jobs)
-        return out
+        return columns.T
 
     def _batch_size(self, length):
         if self.batch_size != "auto":
@@ -729,21 +755,20 @@ class MiniRocket(TransformerMixin, BaseEstimator):
             size = _AUTO_MASK_BYTES // (_BLOCK * m * length * self._dtype.itemsize)
         return int(np.clip(size, 1, 1024))
 
-    def _features(self, x, lengths=None):
-        """Features of a batch: an array (B, L, c) or a list of (L_i, c) signals."""
+    def _features(self, x, out, lengths=None):
+        """The features of a batch, an array (B, L, c) or a list of (L_i, c) signals,
+        into ``out`` (n_features_out_, B)."""
         if lengths is not None and (lengths == lengths[0]).all():
             x, lengths = np.stack(x), None
         xt = _pad_positions(x, lengths, self._dtype)
-        out = np.empty((xt.shape[-1], self.n_features_out_), dtype=self._dtype)
         start = 0
         for rep in self._reps:
             if rep.name == "diff":
                 xt = _difference(xt, lengths)
                 lengths = None if lengths is None else lengths - 1
             stop = start + rep.n_thresholds * len(self._methods)
-            _Batch(xt, lengths, rep, self._methods, self._dtype).features(out[:, start:stop])
+            _Batch(xt, lengths, rep, self._methods, self._dtype).features(out[start:stop])
             start = stop
-        return out
 
     def get_feature_names_out(self, input_features=None):
         """Names of the features: ``{statistic}_{representation}d{dilation}_k{kernel}_b{bias}``.

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from skconv import MiniRocket
-from skconv._minirocket import KERNELS, fit_dilations, quantile_levels
+from skconv._minirocket import KERNELS, fit_dilations, quantile_levels, row_quantiles
 
 
 def _published_dilations(length, n_features=10_000, max_dilations=32):
@@ -119,6 +119,34 @@ def test_biases_are_quantiles_of_the_training_outputs(channels, length):
         y = x[0][:, rocket.channel_combinations_[0][di, j]].sum(axis=1)
         C = _output(y, j, d).astype(np.float32)
         np.testing.assert_array_equal(rocket.biases_[0][di][j], np.quantile(C, q))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(1, 5),
+    length=st.integers(1, 60),
+    m=st.integers(1, 12),
+    ties=st.booleans(),
+    ragged=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_row_quantiles_equal_numpy_quantile_bit_for_bit(rows, length, m, ties, ragged, dtype,
+                                                        seed):
+    rng = np.random.default_rng(seed)
+    C = rng.standard_normal((rows, length)).astype(dtype)
+    if ties:  # repeated values, as where a signal is constant
+        C = np.round(C).astype(dtype)
+    q = quantile_levels(rows * m).reshape(rows, m)
+    q[0, 0] = 1.0  # the last value exactly
+    lengths = rng.integers(1, length + 1, rows) if ragged else None
+    before = C.copy()
+    got = row_quantiles(C, q, lengths)
+    n = lengths if ragged else [length] * rows
+    expected = np.array([np.quantile(C[j, : n[j]], q[j]) for j in range(rows)])
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(C, before)  # sorted in a copy
 
 
 def test_biases_come_from_the_training_signals_the_seed_draws():
