@@ -4,7 +4,8 @@ Three workloads:
 
 - the "Coates layer": 1,000 RGB images 32x32, 1,600 filters 6x6x3, stride 1,
   valid padding, ReLU, then 2x2-grid sum pooling (252 MFLOP per image);
-- a small bank: 16 Gabor filters 11x11 on 1,000 greyscale images 28x28;
+- a small bank: 16 Gabor filters 11x11 on 1,000 greyscale images 28x28 (the
+  engine's call, the ``Conv`` transformer and torch, on all cores and on one);
 - volumes: 200 volumes 32x32x32, 32 filters 5x5x5, valid, ReLU, then sums over
   the eight octants (176 MFLOP per volume).
 
@@ -34,9 +35,9 @@ import statistics
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
-from skconv import Conv, Pool
+from skconv import Conv, Pool, _engine
 from skconv.filters import gabor_bank
 
 
@@ -148,12 +149,18 @@ def main():
     parser.add_argument("--n-images", type=int, default=1000)
     parser.add_argument("--n-volumes", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--small-repeats", type=int, default=31,
+                        help="repeats of the small bank (runs of about 10 ms)")
     parser.add_argument("--stack", action="store_true",
                         help="also measure the two-layer stack of cifar10_stack.py")
     parser.add_argument("--batch-size", default="auto",
                         type=lambda v: v if v == "auto" else int(v))
     args = parser.parse_args()
 
+    # torch's idle OpenMP threads would otherwise spin between its calls and
+    # take cores from the pipelines interleaved with it (its own times are the
+    # same either way: 9.6 ms for the small bank, active or passive)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import torch
     except ImportError:
@@ -198,12 +205,32 @@ def main():
         print(f"{name:<42} {t:9.3f} {n / t:9.0f} {gf / 1e9:8.1f} {100 * gf / peak:6.1f}% "
               f"{t_np / t:8.2f}x {cpu[name]:7.3f} {100 * flop / cpu[name] / peak_cpu:16.1f}%")
 
-    # Small bank: few filters, where im2col + GEMM is wasteful.
+    small_bank(args, rng, torch, cores)
+
+    volumes_throughput(args, rng, peak)
+    if args.stack:
+        stack_throughput(args, rng)
+
+
+def small_bank(args, rng, torch, cores):
+    """16 Gabor filters 11x11 on greyscale 28x28 images: few filters, where
+    im2col + GEMM is wasteful. The engine's own call (the path its cost model
+    picks: the compiled direct convolution where the package has it), the
+    ``Conv`` transformer (input checks, batches in threads, the maps written into
+    one array) and torch's ``conv2d``, on all cores and then on one thread each."""
     bank = gabor_bank(frequencies=(0.15, 0.3), n_orientations=8, kernel_size=11).astype(np.float32)
+    n = args.n_images
     g = rng.random((n, 28, 28), dtype=np.float32)
-    print(f"\nSmall bank: {n} images 28x28x1, {len(bank)} Gabor filters 11x11, valid")
-    funcs = {"skconv Conv (maps materialized)": lambda: np.asarray(
-        Conv(bank, n_jobs=-1, batch_size=args.batch_size).fit_transform(g))}
+    g4 = g[..., None]
+    path = _engine._choose_method(g4, bank, 1, (11, 11), (1, 1), (1, 1), ((0, 0), (0, 0)),
+                                  (18, 18))
+    isa = f", {_engine.NATIVE.isa}" if path == "compiled" else ""
+    print(f"\nSmall bank: {n} images 28x28x1, {len(bank)} Gabor filters 11x11, valid "
+          f"(engine path: {path}{isa}; median of {args.small_repeats})")
+    engine = f"skconv engine conv ({path})"
+    funcs = {engine: lambda: _engine.conv(g4, bank),
+             "skconv Conv(n_jobs=-1), maps materialized": lambda: np.asarray(
+                 Conv(bank, n_jobs=-1, batch_size=args.batch_size).fit_transform(g))}
     if torch is not None:
         gt = torch.from_numpy(g[:, None])
         bt = torch.from_numpy(np.ascontiguousarray(bank.transpose(0, 3, 1, 2)))
@@ -213,16 +240,25 @@ def main():
                 return torch.nn.functional.conv2d(gt, bt)
 
         funcs[f"torch {torch.__version__} conv2d"] = torch_small
-    wall, cpu = interleaved_times(funcs, args.repeats)
-    last = list(wall)[-1]
-    print(f"{'pipeline':<42} {'median s':>9} {'images/s':>9} {'vs torch':>9} {'CPU s':>7}")
-    for name, t in wall.items():
-        vs = f"{wall[last] / t:8.2f}x" if torch is not None else "       -"
-        print(f"{name:<42} {t:9.4f} {n / t:9.0f} {vs} {cpu[name]:7.4f}")
-
-    volumes_throughput(args, rng, peak)
-    if args.stack:
-        stack_throughput(args, rng)
+    np.testing.assert_allclose(funcs[engine](), np.asarray(funcs[list(funcs)[1]]()), rtol=1e-5,
+                               atol=1e-5)
+    for threads in (cores, 1):
+        if threads == 1:
+            funcs.pop(list(funcs)[1])  # the transformer's threads are its n_jobs
+        if torch is not None:
+            torch.set_num_threads(threads)
+        with threadpool_limits(threads):
+            wall, cpu = interleaved_times(funcs, args.small_repeats)
+        last = list(wall)[-1]
+        print(f"{threads} thread(s)")
+        print(f"{'pipeline':<42} {'median s':>9} {'images/s':>9} {'GFLOP/s':>8} {'vs torch':>9} "
+              f"{'CPU s':>7}")
+        for name, t in wall.items():
+            vs = f"{wall[last] / t:8.2f}x" if torch is not None else "       -"
+            gf = 2 * n * 18 * 18 * 11 * 11 * len(bank) / t / 1e9
+            print(f"{name:<42} {t:9.4f} {n / t:9.0f} {gf:8.1f} {vs} {cpu[name]:7.4f}")
+    if torch is not None:
+        torch.set_num_threads(cores)
 
 
 def stack_throughput(args, rng):

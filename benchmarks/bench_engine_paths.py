@@ -1,4 +1,4 @@
-"""Timing of the convolution engine's paths (gemm / fft / direct) by shape.
+"""Timing of the convolution engine's paths (gemm / fft / direct / compiled) by shape.
 
 Prints a table of best-of-3 wall times for each path and for ``method="auto"``.
 These measurements set the cost model behind ``method="auto"`` in
@@ -18,7 +18,9 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from skconv._engine import conv
+from skconv._engine import NATIVE, conv
+
+METHODS = ("gemm", "fft", "direct") + (("compiled",) if NATIVE else ()) + ("auto",)
 
 HEADLINE = [
     # name, x shape, w shape, groups
@@ -70,12 +72,12 @@ def best_time(fn, repeat=3):
 
 def run(cases):
     rng = np.random.default_rng(0)
-    print(f"{'case':46s} {'gemm':>8s} {'fft':>8s} {'direct':>8s} {'auto':>8s}   (ms, best of 3)")
+    print(f"{'case':46s} " + " ".join(f"{m:>8s}" for m in METHODS) + "   (ms, best of 3)")
     for name, xs, ws, groups in cases:
         x = rng.standard_normal(xs).astype(np.float32)
         w = rng.standard_normal(ws).astype(np.float32)
         cells = []
-        for method in ("gemm", "fft", "direct", "auto"):
+        for method in METHODS:
             macs = math.prod(xs[:-1]) * math.prod(ws)
             if method == "direct" and (ws[-1] > 1 and math.prod(ws[1:-1]) > 9 or macs > 3e8):
                 cells.append(f"{'-':>8s}")  # far too slow to be worth timing

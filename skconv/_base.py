@@ -390,6 +390,7 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
             n_jobs=self.n_jobs,
             verbose=check_verbose(self.verbose),
             what=f"{type(self).__name__} transform",
+            into=self._transform_batch,
         )
 
     def _batch_size(self, out_spatial):
@@ -405,7 +406,8 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
         )
         return int(np.clip(_AUTO_BATCH_BYTES // max(per_sample, 1), 1, 4096))
 
-    def _conv(self, x):
+    def _conv(self, x, out=None):
+        """The linear maps of ``x`` (written into ``out`` where the engine can)."""
         sharing = self._fit_sharing
         geometry = dict(stride=self._stride, padding=self.padding, dilation=self._dilation)
         if sharing == "shared" and self._fit_separable is not None:
@@ -416,7 +418,8 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
                 x, factors, self.channel_factors_, groups=self._groups, **geometry
             )
         if sharing == "shared":
-            return _engine.conv(x, self.filters_, groups=self._groups, flip=self.flip, **geometry)
+            return _engine.conv(x, self.filters_, groups=self._groups, flip=self.flip, out=out,
+                                **geometry)
         w = self.filters_
         if self.flip:
             d = self.spatial_ndim_
@@ -432,12 +435,19 @@ class BaseConv(MapsTransformerMixin, BaseEstimator):
         tile = self.bias_.shape[:-1]
         return self.bias_[np.ix_(*[np.arange(o) % t for o, t in zip(out_spatial, tile)])]
 
-    def _transform_batch(self, x):
+    def _transform_batch(self, x, out=None):
+        """The maps of a batch; with ``out``, written into it (the linear maps go
+        there directly when they have its shape, and are encoded in place)."""
         x = np.asarray(x, dtype=self.filters_.dtype)
-        z = self._conv(x)
+        direct = (out is not None and out.shape[-1] == self.filters_.shape[0]
+                  and out.dtype == self.filters_.dtype)
+        z = self._conv(x, out if direct else None)
         if self.bias_ is not None:
             z += self._bias_for(z.shape[1:-1])
-        return self._encode(z, x)
+        y = self._encode(z, x)
+        if out is not None and y is not out:
+            out[...] = y
+        return y
 
     def inverse_transform(self, X):
         """Transposed convolution: map feature maps back to the input space.

@@ -74,7 +74,8 @@ def separable_params(kernel, channels_per_group, n_filters, rank):
     return rank * n_filters * per_term
 
 
-def path_times(n, in_spatial, pads, out_spatial, kernel, c, n_filters, groups, copy_run):
+def path_times(n, in_spatial, pads, out_spatial, kernel, c, n_filters, groups, copy_run,
+               lanes=None, unit_step=False):
     """Predicted time (ns) of each path of the engine's dense convolution.
 
     A sum of terms per path (float32, one BLAS thread, 2-core Xeon with AVX-512),
@@ -89,7 +90,17 @@ def path_times(n, in_spatial, pads, out_spatial, kernel, c, n_filters, groups, c
       the im2col copy, ``copy_run``) + 0.017 per multiply-add + 0.83 per output;
     - fft: 0.83 per (c + f) * N * log2(N) per sample (N = size of the FFT grid)
       + 0.53 per complex multiply-add across channels (when c // groups > 1);
-    - direct (only when each filter sees one channel): 2.5 per multiply-add.
+    - direct (only when each filter sees one channel): 2.5 per multiply-add;
+    - compiled (when ``lanes``, the float32 or float64 values of one vector
+      register of the compiled path, is given, and at least a quarter of a
+      vector of filters per group): 0.39 per vector multiply-add
+      (``ceil(f / groups / lanes)`` vectors per output position, group and
+      channel tap) + 0.23 per output + 34 per block of output positions held in
+      registers (at most 24 of a row when ``unit_step``, stride 1 on one
+      channel, else 12). Fitted by non-negative least squares (relative errors)
+      to one run of the same 60 shapes on a 2-core AMD EPYC (Zen 4, AVX-512, 16
+      float32 lanes); predictions within 0.6-1.6x of the measured times, except
+      64 filters 3x3 on 64x64 images (measured 2.2x the prediction).
 
     The multiply-adds are those of :func:`dense_multiply_adds`. Examples of
     measured times (1 thread, ms): 16 11x11 filters on 200 28x28 greyscale images:
@@ -97,13 +108,17 @@ def path_times(n, in_spatial, pads, out_spatial, kernel, c, n_filters, groups, c
     fft 12; 64 5x5 filters on 100 32x32 RGB images: gemm 26, fft 143; depthwise
     7x7 on 50 28x28x32: gemm 122, fft 25, direct 86; depthwise 3x3: gemm 108,
     fft 16, direct 13. With several BLAS threads GEMM gets faster and the others
-    do not, so the choice errs, if anything, towards FFT/direct, never away from
-    GEMM.
+    do not, so the choice errs, if anything, towards FFT/direct/compiled, never
+    away from GEMM. The compiled path on the same shapes (1 thread, ms): 16 11x11
+    filters on 200 28x28 images 4.0 (gemm 9.6); 4 21x21 on 50 64x64: 16.9 (fft
+    3.9); 64 3x3 on 50 64x64: 14.9 (gemm 7.9).
 
     Returns
     -------
     dict
-        ``{"gemm": ns, "fft": ns}``, and ``"direct"`` when ``c // groups == 1``.
+        ``{"gemm": ns, "fft": ns}``, ``"direct"`` when ``c // groups == 1`` and
+        ``"compiled"`` when ``lanes`` is given (and the filters per group fill
+        a quarter of a vector).
     """
     cg = c // groups
     P = math.prod(out_spatial)
@@ -120,4 +135,17 @@ def path_times(n, in_spatial, pads, out_spatial, kernel, c, n_filters, groups, c
     )
     if cg == 1:
         times["direct"] = 2.5 * macs
+    # Filters of a group filling less than a quarter of a vector (depthwise
+    # banks): mostly empty vectors, and there the FFT's predictions run high, so
+    # the comparison would pick this path where the FFT is twice as fast
+    # (depthwise 7x7 on 50 28x28x32: 19.6 ms against 9.8).
+    if lanes and 4 * (n_filters // groups) >= lanes:
+        vectors = -(-(n_filters // groups) // lanes)
+        row = out_spatial[-1]
+        blocks = n * (P // row) * groups * vectors * -(-row // (24 if unit_step else 12))
+        times["compiled"] = (
+            0.39 * n * P * groups * vectors * math.prod(kernel) * cg
+            + 0.23 * n * P * n_filters
+            + 34 * blocks
+        )
     return times

@@ -16,7 +16,13 @@ import scipy.fft
 from numpy.lib.stride_tricks import as_strided
 
 from ._cost import path_times
+from ._threads import blas_threads, native_pool
 from ._validation import check_int, check_int_tuple, check_option, check_padding, is_int
+
+try:  # the compiled direct convolution, built at install where a C compiler is found
+    from . import _native as NATIVE
+except ImportError:  # pragma: no cover - exercised only on installs without it
+    NATIVE = None
 
 __all__ = [
     "resolve_padding",
@@ -40,6 +46,9 @@ _IM2COL_BYTES = 8 * 2**20
 _FFT_BYTES = 32 * 2**20
 # The direct path keeps its accumulator in cache across the kernel taps.
 _DIRECT_BYTES = 2**20
+# Vector multiply-adds (of 16 lanes) below which the compiled path stays on one
+# thread (about 0.4 ms of work on one core of a 2-core EPYC).
+_NATIVE_WORK = 2**20
 
 
 # --------------------------------------------------------------------------
@@ -546,7 +555,48 @@ def _conv_fft(x, w, groups, kernel, stride, dilation, pads, out_sp, dtype):
     return out
 
 
-_METHODS = ("auto", "gemm", "fft", "direct")
+def _conv_compiled(x, w, groups, kernel, stride, dilation, pads, out_sp, dtype, out=None):
+    """The compiled direct convolution (``skconv._native``): vectors of filters,
+    a block of output positions in registers through all the kernel taps; no
+    im2col buffer and no multiplications by zero.
+
+    1-D and 2-D data run as 3-D data with leading axes of size 1. The input is
+    padded (a copy) only when ``pads`` asks for it; the bank is laid out
+    filters-last, each group's filters padded with zeros to a multiple of 16.
+    """
+    n, c = x.shape[0], x.shape[-1]
+    f = w.shape[0]
+    d = len(kernel)
+    cg, fg = c // groups, f // groups
+    if out is None:
+        out = np.empty((n,) + out_sp + (f,), dtype=dtype)
+    if out.size == 0:
+        return out
+    xp = np.ascontiguousarray(_pad(x, pads), dtype=dtype)
+    one = (1,) * (3 - d)
+    fp = -(-fg // 16) * 16
+    wt = np.zeros((groups,) + kernel + (cg, fp), dtype=dtype)
+    wt[..., :fg] = np.moveaxis(w.reshape((groups, fg) + kernel + (cg,)), 1, -1)
+    geometry = (
+        (n,) + one + xp.shape[1:-1] + (c, groups, cg, fg, fp) + one + kernel
+        + one + stride + one + dilation + one + out_sp + (dtype.itemsize,)
+    )
+    # As many threads as BLAS may use (1 inside skconv's own workers, or under a
+    # user's threadpool_limits), each on a range of samples, none with less
+    # than _NATIVE_WORK vector multiply-adds; a sample's values do not depend
+    # on the split.
+    work = math.prod(out.shape[:-1]) * math.prod(kernel) * cg * groups * (fp // 16)
+    threads = min(blas_threads(), n, max(1, work // _NATIVE_WORK))
+    if threads == 1:
+        NATIVE.conv(xp, wt, out, geometry, 0, n)
+        return out
+    cuts = [n * i // threads for i in range(threads + 1)]
+    list(native_pool().map(lambda i: NATIVE.conv(xp, wt, out, geometry, cuts[i], cuts[i + 1]),
+                           range(threads)))
+    return out
+
+
+_METHODS = ("auto", "gemm", "fft", "direct", "compiled")
 
 
 def _k_major(c, kernel, stride, out_sp):
@@ -570,14 +620,19 @@ def _choose_method(x, w, groups, kernel, stride, dilation, pads, out_sp):
     if all(k == 1 for k in kernel):
         return "gemm"
     c = x.shape[-1]
+    lanes = None
+    if NATIVE is not None:  # vectors of 16 float32 (AVX-512) hold 8 float64
+        lanes = NATIVE.lanes_float32 * 4 // _float_dtype(x.dtype).itemsize
     times = path_times(
         x.shape[0], x.shape[1:-1], pads, out_sp, kernel, c, w.shape[0], groups,
         _copy_run(c, groups, kernel, stride, dilation, out_sp),
+        lanes=lanes, unit_step=stride[-1] * c == 1,
     )
     return min(times, key=times.get)
 
 
-def conv(x, w, *, stride=1, padding="valid", dilation=1, groups=1, flip=False, method="auto"):
+def conv(x, w, *, stride=1, padding="valid", dilation=1, groups=1, flip=False, method="auto",
+         out=None):
     """N-D convolution of a batch with a filter bank (1, 2 or 3 spatial dims).
 
     Parameters
@@ -599,11 +654,16 @@ def conv(x, w, *, stride=1, padding="valid", dilation=1, groups=1, flip=False, m
     flip : bool, default=False
         False computes cross-correlation (as ``scipy.signal.correlate``); True
         flips the kernels along the spatial axes (true convolution).
-    method : {"auto", "gemm", "fft", "direct"}, default="auto"
+    method : {"auto", "gemm", "fft", "direct", "compiled"}, default="auto"
         ``"gemm"``: batched im2col and one BLAS matrix product per chunk of
         samples; ``"fft"``: products in the Fourier domain (large kernels, few
         filters); ``"direct"``: one multiply-add per kernel tap, no im2col
-        buffer (depthwise). ``"auto"`` chooses by shape.
+        buffer (depthwise); ``"compiled"``: skconv's compiled direct
+        convolution (small banks; only where the package was built with a C
+        compiler, see ``skconv._engine.NATIVE``). ``"auto"`` chooses by shape.
+    out : ndarray of shape (n, *out, f), optional
+        C-contiguous, of the computation dtype: the result is written there
+        (directly by the compiled path, copied by the others) and returned.
 
     Returns
     -------
@@ -624,8 +684,31 @@ def conv(x, w, *, stride=1, padding="valid", dilation=1, groups=1, flip=False, m
     )
     if method == "auto":
         method = _choose_method(x, w, groups, kernel, stride, dilation, pads, out_sp)
+    if method == "compiled" and NATIVE is None:
+        raise ValueError(
+            "method='compiled' needs skconv's compiled module (skconv._native), which "
+            "this installation lacks (it was built without a C compiler); use 'auto', "
+            "'gemm', 'fft' or 'direct'."
+        )
+    shape = (x.shape[0],) + out_sp + (w.shape[0],)
+    if out is not None and not (
+        isinstance(out, np.ndarray) and out.shape == shape and out.dtype == dtype
+        and out.flags.c_contiguous and out.flags.writeable
+    ):
+        raise ValueError(
+            f"out must be a writeable C-contiguous {dtype} array of shape {shape}; got "
+            f"{type(out).__name__}"
+            + (f" {out.dtype} of shape {out.shape}" if isinstance(out, np.ndarray) else "")
+            + "."
+        )
+    if method == "compiled":
+        return _conv_compiled(x, w, groups, kernel, stride, dilation, pads, out_sp, dtype, out)
     impl = {"gemm": _conv_gemm, "fft": _conv_fft, "direct": _conv_direct}[method]
-    return impl(x, w, groups, kernel, stride, dilation, pads, out_sp, dtype)
+    y = impl(x, w, groups, kernel, stride, dilation, pads, out_sp, dtype)
+    if out is None:
+        return y
+    np.copyto(out, y)
+    return out
 
 
 # --------------------------------------------------------------------------

@@ -319,10 +319,10 @@ class RandomConv(BaseConv):
             )
         return int(X.shape[1])
 
-    def _conv(self, x):
+    def _conv(self, x, out=None):
         dilations = getattr(self, "dilations_", None)
         if dilations is None:
-            return super()._conv(x)
+            return super()._conv(x, out)
         out = None
         # One engine call per distinct dilation; "same" padding makes every
         # group's maps the same length, so they interleave back in filter order.

@@ -400,12 +400,15 @@ class KMeansConv(BaseConv):
         return phi
 
     # --- transform ----------------------------------------------------------------
-    def _transform_batch(self, x):
+    def _transform_batch(self, x, out=None):
         key = FoldedTransform.key(self)  # the parameters the transform reads
         folded = self._phi.get(key)
         if folded is None:
             folded = self._phi[key] = FoldedTransform([self])
-        return folded(x)
+        y = folded(x)
+        if out is not None:
+            out[...] = y
+        return y
 
     @classmethod
     def _grouped_transform(cls, estimators, groups):

@@ -13,9 +13,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ._progress import Progress
+from ._threads import one_blas_thread
 from ._validation import effective_n_jobs
 
 __all__ = [
@@ -71,12 +71,18 @@ class FeatureMaps:
         ``source`` when that is reporting maps.
     what : str, default="maps"
         What the progress reports call the computation.
+    into : callable or None, default=None
+        ``into(batch, out=view)``: ``func`` writing a batch's maps into ``view``, a
+        slice of the materialized array, instead of returning them (so that
+        ``np.asarray`` does not copy each batch once more); used when the source
+        is an array.
     """
 
     def __init__(self, source, func, *, out_spatial, n_channels, dtype, batch_size, n_jobs,
-                 verbose=0, what="maps"):
+                 verbose=0, what="maps", into=None):
         self._source = source
         self._func = func
+        self._into = into
         self._out_spatial = None if out_spatial is None else tuple(out_spatial)
         self._n_channels = int(n_channels)
         self._dtype = np.dtype(dtype)
@@ -166,6 +172,7 @@ class FeatureMaps:
             n_jobs=self.n_jobs,
             verbose=self.verbose,
             what=self._what,
+            into=self._into,
         )
 
     def __iter__(self):
@@ -189,6 +196,9 @@ class FeatureMaps:
                 "Pool(pyramid=(1, 2, 4))) or index the samples one at a time."
             )
         out = np.empty(self.shape, dtype=self._dtype)
+        if self._into is not None and isinstance(self._source, np.ndarray):
+            self._run(lambda sl, batch: self._into(batch, out=out[sl]), raw=True)
+            return out
 
         def store(sl, batch):
             out[sl] = batch
@@ -233,8 +243,9 @@ class FeatureMaps:
         for _, batch in self._batches():
             yield batch
 
-    def _run(self, func, verbose=0, what=None):
-        """``func(slice, maps of the slice)`` for every batch, in ``n_jobs`` threads.
+    def _run(self, func, verbose=0, what=None, raw=False):
+        """``func(slice, maps of the slice)`` for every batch, in ``n_jobs`` threads
+        (``raw``: ``func(slice, source of the slice)``, the maps left to ``func``).
 
         Progress is reported with the maps' own ``verbose`` and name, or else with
         the consumer's (``verbose``, ``what``: a Pool reporting on plain input).
@@ -245,7 +256,8 @@ class FeatureMaps:
         progress = Progress(verbose, what, len(self), n_steps=len(slices))
 
         def task(sl):
-            result = func(sl, self._compute(_subset(self._source, sl)))
+            source = _subset(self._source, sl)
+            result = func(sl, source if raw else self._compute(source))
             progress.update(sl.stop - sl.start)
             return result
 
@@ -275,7 +287,7 @@ def run_in_threads(func, items, n_jobs, *, single_blas_thread=False):
     workers = min(effective_n_jobs(n_jobs), len(items))
     if workers <= 1 and not single_blas_thread:
         return [func(item) for item in items]
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         if workers <= 1:
             return [func(item) for item in items]
         with ThreadPoolExecutor(max_workers=workers) as ex:

@@ -29,7 +29,8 @@ from skconv._engine import (
     resolve_padding,
 )
 
-METHODS = ("gemm", "fft", "direct", "auto")
+# the compiled path is tested wherever the package was built with it
+METHODS = ("gemm", "fft", "direct", "auto") + (("compiled",) if _engine.NATIVE else ())
 
 
 # --------------------------------------------------------------------------
@@ -399,14 +400,18 @@ def test_chunking_other_variants(monkeypatch, budget):
     np.testing.assert_allclose(conv_tiled(x, wt), tiled_ref, atol=1e-12)
 
 
-def test_auto_rule_clear_cases():
-    """The cost model picks the obvious path where one path is far ahead."""
-    def choice(xs, ws, groups=1, stride=1, padding="valid"):
-        args = _engine._prepare(np.zeros(xs, np.float32), np.zeros(ws, np.float32), groups,
-                                False, stride, padding, 1)
-        x, w, _, groups, kernel, stride, dilation, pads, out_sp = args
-        return _engine._choose_method(x, w, groups, kernel, stride, dilation, pads, out_sp)
+def _choice(xs, ws, groups=1, stride=1, padding="valid"):
+    args = _engine._prepare(np.zeros(xs, np.float32), np.zeros(ws, np.float32), groups,
+                            False, stride, padding, 1)
+    x, w, _, groups, kernel, stride, dilation, pads, out_sp = args
+    return _engine._choose_method(x, w, groups, kernel, stride, dilation, pads, out_sp)
 
+
+def test_auto_rule_clear_cases(monkeypatch):
+    """The cost model picks the obvious path where one path is far ahead (numpy
+    paths only: an installation without the compiled module)."""
+    monkeypatch.setattr(_engine, "NATIVE", None)
+    choice = _choice
     assert choice((200, 16, 16, 64), (128, 1, 1, 64)) == "gemm"  # pointwise
     assert choice((200, 28, 28, 1), (64, 3, 3, 1)) == "gemm"  # many small filters
     assert choice((500, 32, 32, 3), (64, 5, 5, 3)) == "gemm"
@@ -417,9 +422,77 @@ def test_auto_rule_clear_cases():
     assert choice((50, 28, 28, 32), (32, 3, 3, 1), groups=32) in ("direct", "fft")
 
 
+@pytest.mark.skipif(_engine.NATIVE is None, reason="built without the compiled module")
+def test_auto_rule_with_the_compiled_path():
+    assert _choice((200, 16, 16, 64), (128, 1, 1, 64)) == "gemm"  # pointwise
+    assert _choice((1000, 28, 28, 1), (16, 11, 11, 1)) == "compiled"  # the small bank
+    assert _choice((100, 32, 32, 3), (16, 5, 5, 3)) == "compiled"
+    assert _choice((256, 32, 32, 3), (1600, 6, 6, 3)) == "gemm"  # the Coates layer
+    assert _choice((50, 64, 64, 1), (4, 21, 21, 1)) == "fft"  # huge kernel, few filters
+    assert _choice((50, 28, 28, 32), (32, 7, 7, 1), groups=32) == "fft"  # depthwise
+
+
+def test_compiled_method_without_the_module(monkeypatch):
+    monkeypatch.setattr(_engine, "NATIVE", None)
+    x, w = np.zeros((2, 6, 6, 1)), np.zeros((3, 3, 3, 1))
+    with pytest.raises(ValueError, match="method='compiled' needs skconv's compiled module"):
+        conv(x, w, method="compiled")
+    assert conv(x, w).shape == (2, 4, 4, 3)  # "auto" works without it
+
+
+@pytest.mark.skipif(_engine.NATIVE is None, reason="built without the compiled module")
+def test_compiled_module_checks_its_buffers():
+    native = _engine.NATIVE
+    x = np.zeros((2, 1, 6, 6, 1), np.float32)
+    w = np.zeros((1, 1, 3, 3, 1, 16), np.float32)
+    out = np.zeros((2, 1, 4, 4, 3), np.float32)
+    geometry = [2, 1, 6, 6, 1, 1, 1, 3, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 4, 4, 4]
+    native.conv(x, w, out, geometry, 0, 2)
+    bad = list(geometry)
+    bad[19] = 5  # five output rows need a seventh input row
+    with pytest.raises(ValueError, match="buffer sizes"):
+        native.conv(x, w, np.zeros((2, 1, 5, 4, 3), np.float32), bad, 0, 2)
+    with pytest.raises(ValueError, match="sample range"):
+        native.conv(x, w, out, geometry, 0, 3)
+    with pytest.raises(ValueError, match="22 integers"):
+        native.conv(x, w, out, geometry[:-1], 0, 2)
+    with pytest.raises(TypeError, match="read-write bytes-like"):
+        native.conv(x, w, out[:, :, ::2], geometry, 0, 2)  # not contiguous
+    with pytest.raises(TypeError):
+        native.conv(x, w, out.tobytes(), geometry, 0, 2)  # read-only output
+
+
+@pytest.mark.skipif(_engine.NATIVE is None, reason="built without the compiled module")
+def test_compiled_path_in_threads_matches_one_call():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((64, 20, 20, 1)).astype(np.float32)
+    w = rng.standard_normal((16, 5, 5, 1)).astype(np.float32)
+    whole = conv(x, w, method="compiled")
+    with ThreadPoolExecutor(4) as pool:
+        parts = list(pool.map(lambda i: conv(x[i:i + 8], w, method="compiled"), range(0, 64, 8)))
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+
+
 def test_conv_empty_batch():
     y = conv(np.zeros((0, 5, 5, 2)), np.zeros((3, 2, 2, 2)))
     assert y.shape == (0, 4, 4, 3)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_conv_writes_into_out(method):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 9, 8, 2)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 2, 2)).astype(np.float32)
+    expected = conv(x, w, padding=1, method=method)
+    out = np.full(expected.shape, np.nan, dtype=np.float32)
+    assert conv(x, w, padding=1, method=method, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    for bad in (np.zeros(expected.shape), np.zeros(expected.shape[:-1] + (4,), np.float32),
+                np.zeros(expected.shape[::-1], np.float32).T, expected.tolist()):
+        with pytest.raises(ValueError, match="out must be a writeable C-contiguous float32"):
+            conv(x, w, padding=1, method=method, out=bad)
 
 
 def test_conv_errors():

@@ -131,3 +131,18 @@ def test_stack_batches_equals_concatenated_map_batches(n_jobs):
         stack_batches(samples, lambda b: b.sum(axis=(1, 2)), n_jobs=n_jobs),
         np.array([s.sum(axis=(0, 1)) for s in samples]),
     )
+
+
+@pytest.mark.parametrize("encoding", [None, "relu", "split", "abs"])
+def test_materialized_maps_written_in_place_equal_the_batches(encoding):
+    # np.asarray(maps) has each batch's maps written into the result (the linear
+    # maps directly, then encoded in place; "split" doubles the channels and is
+    # copied): the same values as the batches computed one by one.
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((23, 9, 9, 2)).astype(np.float32)
+    conv = Conv(rng.standard_normal((5, 3, 3, 2)), bias=rng.standard_normal(5),
+                encoding=encoding, batch_size=4, n_jobs=2).fit(X)
+    maps = conv.transform(X)
+    expected = np.concatenate(list(maps.iter_batches()))
+    np.testing.assert_array_equal(np.asarray(maps), expected)
+    np.testing.assert_array_equal(np.asarray(maps[3:17]), expected[3:17])

@@ -93,9 +93,9 @@ class _SpyConv(RandomConv):
 
     computed = []
 
-    def _transform_batch(self, x):
+    def _transform_batch(self, x, out=None):
         _SpyConv.computed.append(np.array(x))
-        return super()._transform_batch(x)
+        return super()._transform_batch(x, out)
 
 
 class _SpyKMeans(KMeansConv):

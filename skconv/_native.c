@@ -1,0 +1,231 @@
+/* skconv._native: a compiled direct convolution for the engine (skconv._engine).
+ *
+ * One function, conv(x, w, out, geometry, n0, n1): channels-last input and
+ * output, filters-last weights (see _native_kernel.h for the layout and the
+ * loop). It takes any buffers (numpy arrays) through the buffer protocol, so
+ * the build needs no numpy headers, and releases the GIL while it computes:
+ * the engine's callers run it on several batches in threads.
+ *
+ * Instances: float32 and float64, each for AVX-512, AVX2 + FMA and plain C
+ * (GCC or clang vector extensions), chosen when the module loads from what the
+ * processor supports.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+typedef struct {
+    Py_ssize_t n, D, H, W, C;     /* padded input */
+    Py_ssize_t G, cg, fg, FP;     /* groups, channels and filters per group, padded fg */
+    Py_ssize_t KD, KH, KW;        /* kernel */
+    Py_ssize_t sd, sh, sw;        /* strides */
+    Py_ssize_t dd, dh, dw;        /* dilations */
+    Py_ssize_t OD, OH, OW;        /* output */
+} conv_geometry;
+
+#define CAT_(a, b) a##_##b
+#define CAT(a, b) CAT_(a, b)
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define SKCONV_X86 1
+#endif
+
+/* plain C: 32-byte vectors, whatever the compiler makes of them */
+#define TARGET
+#define RMAX 6
+#define T float
+#define VW 8
+#define NAME(s) CAT(s, f32_generic)
+#include "_native_kernel.h"
+#undef T
+#undef VW
+#undef NAME
+#define T double
+#define VW 4
+#define NAME(s) CAT(s, f64_generic)
+#include "_native_kernel.h"
+#undef T
+#undef VW
+#undef NAME
+#undef TARGET
+#undef RMAX
+
+#ifdef SKCONV_X86
+#define TARGET __attribute__((target("avx2,fma")))
+#define RMAX 12
+#define T float
+#define VW 8
+#define NAME(s) CAT(s, f32_avx2)
+#include "_native_kernel.h"
+#undef T
+#undef VW
+#undef NAME
+#define T double
+#define VW 4
+#define NAME(s) CAT(s, f64_avx2)
+#include "_native_kernel.h"
+#undef T
+#undef VW
+#undef NAME
+#undef TARGET
+#undef RMAX
+
+#define TARGET __attribute__((target("avx512f,fma")))
+#define RMAX 24
+#define T float
+#define VW 16
+#define NAME(s) CAT(s, f32_avx512)
+#include "_native_kernel.h"
+#undef T
+#undef VW
+#undef NAME
+#define T double
+#define VW 8
+#define NAME(s) CAT(s, f64_avx512)
+#include "_native_kernel.h"
+#undef T
+#undef VW
+#undef NAME
+#undef TARGET
+#undef RMAX
+#endif
+
+typedef void (*conv_f32)(const conv_geometry *, const float *, const float *, float *,
+                         Py_ssize_t, Py_ssize_t);
+typedef void (*conv_f64)(const conv_geometry *, const double *, const double *, double *,
+                         Py_ssize_t, Py_ssize_t);
+
+static conv_f32 impl_f32 = conv_f32_generic;
+static conv_f64 impl_f64 = conv_f64_generic;
+static const char *isa = "generic";
+static int lanes_f32 = 8;
+
+static int
+get_geometry(PyObject *seq, conv_geometry *g)
+{
+    Py_ssize_t v[22];
+    PyObject *fast = PySequence_Fast(seq, "geometry must be a sequence of 22 integers");
+    if (fast == NULL)
+        return -1;
+    if (PySequence_Fast_GET_SIZE(fast) != 22) {
+        Py_DECREF(fast);
+        PyErr_SetString(PyExc_ValueError, "geometry must be a sequence of 22 integers");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < 22; i++) {
+        v[i] = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(fast, i));
+        if (v[i] == -1 && PyErr_Occurred()) {
+            Py_DECREF(fast);
+            return -1;
+        }
+        if (v[i] < 0 || (i >= 9 && i < 18 && v[i] < 1)) {
+            Py_DECREF(fast);
+            PyErr_SetString(PyExc_ValueError, "geometry values out of range");
+            return -1;
+        }
+    }
+    Py_DECREF(fast);
+    g->n = v[0]; g->D = v[1]; g->H = v[2]; g->W = v[3]; g->C = v[4];
+    g->G = v[5]; g->cg = v[6]; g->fg = v[7]; g->FP = v[8];
+    g->KD = v[9]; g->KH = v[10]; g->KW = v[11];
+    g->sd = v[12]; g->sh = v[13]; g->sw = v[14];
+    g->dd = v[15]; g->dh = v[16]; g->dw = v[17];
+    g->OD = v[18]; g->OH = v[19]; g->OW = v[20];
+    /* v[21]: the element size, checked against the buffers */
+    return (int)v[21];
+}
+
+static int
+check_sizes(const conv_geometry *g, Py_ssize_t itemsize, const Py_buffer *x,
+            const Py_buffer *w, const Py_buffer *out)
+{
+    /* every index the kernel forms must lie inside its buffer */
+    if (g->G * g->cg != g->C || g->FP < g->fg || g->FP % 16
+        || (g->OD && (g->OD - 1) * g->sd + (g->KD - 1) * g->dd >= g->D)
+        || (g->OH && (g->OH - 1) * g->sh + (g->KH - 1) * g->dh >= g->H)
+        || (g->OW && (g->OW - 1) * g->sw + (g->KW - 1) * g->dw >= g->W)
+        || x->len != g->n * g->D * g->H * g->W * g->C * itemsize
+        || w->len != g->G * g->KD * g->KH * g->KW * g->cg * g->FP * itemsize
+        || out->len != g->n * g->OD * g->OH * g->OW * g->G * g->fg * itemsize) {
+        PyErr_SetString(PyExc_ValueError, "buffer sizes do not match the geometry");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+native_conv(PyObject *self, PyObject *args)
+{
+    Py_buffer x, w, out;
+    PyObject *geometry;
+    Py_ssize_t n0, n1;
+    conv_geometry g;
+    if (!PyArg_ParseTuple(args, "y*y*w*Onn", &x, &w, &out, &geometry, &n0, &n1))
+        return NULL;
+    PyObject *result = NULL;
+    int itemsize = get_geometry(geometry, &g);
+    if (itemsize < 0)
+        goto done;
+    if (itemsize != 4 && itemsize != 8) {
+        PyErr_SetString(PyExc_ValueError, "element size must be 4 (float32) or 8 (float64)");
+        goto done;
+    }
+    if (check_sizes(&g, itemsize, &x, &w, &out) < 0)
+        goto done;
+    if (n0 < 0 || n1 > g.n || n0 > n1) {
+        PyErr_SetString(PyExc_ValueError, "sample range out of bounds");
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (itemsize == 4)
+        impl_f32(&g, (const float *)x.buf, (const float *)w.buf, (float *)out.buf, n0, n1);
+    else
+        impl_f64(&g, (const double *)x.buf, (const double *)w.buf, (double *)out.buf, n0, n1);
+    Py_END_ALLOW_THREADS
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&w);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"conv", native_conv, METH_VARARGS,
+     "conv(x, w, out, geometry, n0, n1): direct convolution of samples n0:n1 into out."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_native", "Compiled direct convolution (see skconv._engine).",
+    -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__native(void)
+{
+#ifdef SKCONV_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) {
+        impl_f32 = conv_f32_avx512;
+        impl_f64 = conv_f64_avx512;
+        isa = "avx512f";
+        lanes_f32 = 16;
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        impl_f32 = conv_f32_avx2;
+        impl_f64 = conv_f64_avx2;
+        isa = "avx2";
+        lanes_f32 = 8;
+    }
+#endif
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddStringConstant(m, "isa", isa) < 0
+        || PyModule_AddIntConstant(m, "lanes_float32", lanes_f32) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

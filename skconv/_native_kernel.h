@@ -1,0 +1,132 @@
+/* One instance of the direct convolution kernel, included by _native.c once per
+ * (element type, vector width, instruction set). Before including, define:
+ *
+ *   T       the element type (float or double)
+ *   VW      the number of T in one vector register
+ *   NAME(s) a name for symbol s, unique to this instance
+ *   TARGET  a function attribute selecting the instruction set (may be empty)
+ *   RMAX    the most accumulators kept in registers (6, 12 or 24)
+ *
+ * The work: out[n, od, oh, ow, g * fg + j] = sum over (kd, kh, kw, ch) of
+ *   x[n, od * sd + kd * dd, oh * sh + kh * dh, ow * sw + kw * dw, g * cg + ch]
+ *   * w[g, kd, kh, kw, ch, j]
+ * with x already zero-padded and w laid out filters-last, its filter axis padded
+ * with zeros to a multiple of 16 (FP). Every vector holds VW consecutive filters
+ * of one group; a block of R consecutive output positions of one row keeps R
+ * accumulators in registers through all the kernel taps, so each tap costs one
+ * vector load of weights and R multiply-adds of a broadcast input value. A row
+ * of OW outputs is cut into the fewest blocks of at most RMAX (RMAX / 2 unless
+ * stride 1 on one channel), of equal sizes (give or take one), so that no block
+ * is left with a few positions only.
+ */
+
+typedef T NAME(vec) __attribute__((vector_size(VW * sizeof(T)), aligned(sizeof(T))));
+
+TARGET static inline __attribute__((always_inline)) void
+NAME(block)(const conv_geometry *g, const T *xb, const T *wb, T *ob, Py_ssize_t nf,
+            const int R, const int unit)
+{
+    NAME(vec) acc[RMAX];
+    /* unit: consecutive outputs read consecutive inputs (stride 1, one channel),
+     * so that every broadcast is at a constant offset (no register per offset) */
+    const Py_ssize_t C = g->C, cg = g->cg, FP = g->FP, step = unit ? 1 : g->sw * C;
+#pragma GCC unroll 24
+    for (int r = 0; r < R; r++)
+        acc[r] = (NAME(vec)){0};
+    for (Py_ssize_t kd = 0; kd < g->KD; kd++) {
+        for (Py_ssize_t kh = 0; kh < g->KH; kh++) {
+            const T *xr = xb + (kd * g->dd * g->H + kh * g->dh) * g->W * C;
+            const T *wr = wb + (kd * g->KH + kh) * g->KW * cg * FP;
+            for (Py_ssize_t kw = 0; kw < g->KW; kw++) {
+                const T *xp = xr + kw * g->dw * C;
+                const T *wp = wr + kw * cg * FP;
+                for (Py_ssize_t ch = 0; ch < cg; ch++) {
+                    const NAME(vec) wv = *(const NAME(vec) *)(wp + ch * FP);
+#pragma GCC unroll 24
+                    for (int r = 0; r < R; r++)
+                        acc[r] += xp[r * step + ch] * wv;
+                }
+            }
+        }
+    }
+    const Py_ssize_t F = g->G * g->fg;
+#pragma GCC unroll 24
+    for (int r = 0; r < R; r++) {
+        if (nf == VW)
+            *(NAME(vec) *)(ob + r * F) = acc[r];
+        else
+            memcpy(ob + r * F, &acc[r], (size_t)nf * sizeof(T));
+    }
+}
+
+/* the block of R positions, R a constant in each call (accumulators in registers) */
+TARGET static void
+NAME(blocks)(const conv_geometry *g, const T *xb, const T *wb, T *ob, Py_ssize_t nf, int R)
+{
+    if (g->sw * g->C != 1) {
+        /* at most RMAX / 2 positions: the offsets of the others take registers */
+#define SKCONV_CASE(r) case r: NAME(block)(g, xb, wb, ob, nf, r, 0); break;
+        switch (R) {
+        SKCONV_CASE(1) SKCONV_CASE(2) SKCONV_CASE(3)
+#if RMAX >= 12
+        SKCONV_CASE(4) SKCONV_CASE(5) SKCONV_CASE(6)
+#endif
+#if RMAX >= 24
+        SKCONV_CASE(7) SKCONV_CASE(8) SKCONV_CASE(9) SKCONV_CASE(10) SKCONV_CASE(11)
+        SKCONV_CASE(12)
+#endif
+        default: break;
+        }
+#undef SKCONV_CASE
+        return;
+    }
+#define SKCONV_CASE(r) case r: NAME(block)(g, xb, wb, ob, nf, r, 1); break;
+    switch (R) {
+    SKCONV_CASE(1) SKCONV_CASE(2) SKCONV_CASE(3) SKCONV_CASE(4) SKCONV_CASE(5) SKCONV_CASE(6)
+#if RMAX >= 12
+    SKCONV_CASE(7) SKCONV_CASE(8) SKCONV_CASE(9) SKCONV_CASE(10) SKCONV_CASE(11)
+    SKCONV_CASE(12)
+#endif
+#if RMAX >= 24
+    SKCONV_CASE(13) SKCONV_CASE(14) SKCONV_CASE(15) SKCONV_CASE(16) SKCONV_CASE(17)
+    SKCONV_CASE(18) SKCONV_CASE(19) SKCONV_CASE(20) SKCONV_CASE(21) SKCONV_CASE(22)
+    SKCONV_CASE(23) SKCONV_CASE(24)
+#endif
+    default: break;
+    }
+#undef SKCONV_CASE
+}
+
+TARGET static void
+NAME(conv)(const conv_geometry *g, const T *x, const T *w, T *out,
+           Py_ssize_t n0, Py_ssize_t n1)
+{
+    const Py_ssize_t C = g->C, F = g->G * g->fg;
+    const Py_ssize_t wsize = g->KD * g->KH * g->KW * g->cg * g->FP;
+    for (Py_ssize_t n = n0; n < n1; n++) {
+        for (Py_ssize_t od = 0; od < g->OD; od++) {
+            for (Py_ssize_t oh = 0; oh < g->OH; oh++) {
+                const T *xrow = x + ((n * g->D + od * g->sd) * g->H + oh * g->sh) * g->W * C;
+                T *orow = out + ((n * g->OD + od) * g->OH + oh) * g->OW * F;
+                for (Py_ssize_t gi = 0; gi < g->G; gi++) {
+                    const T *wg = w + gi * wsize;
+                    for (Py_ssize_t fb = 0; fb < g->fg; fb += VW) {
+                        const Py_ssize_t nf = g->fg - fb < VW ? g->fg - fb : VW;
+                        const T *xb = xrow + gi * g->cg;
+                        const T *wb = wg + fb;
+                        T *ob = orow + gi * g->fg + fb;
+                        const Py_ssize_t rmax = g->sw * C == 1 ? RMAX : RMAX / 2;
+                        const Py_ssize_t nb = (g->OW + rmax - 1) / rmax;
+                        const Py_ssize_t base = g->OW / nb, extra = g->OW % nb;
+                        Py_ssize_t ow = 0;
+                        for (Py_ssize_t b = 0; b < nb; b++) {
+                            const int R = (int)(base + (b < extra));
+                            NAME(blocks)(g, xb + ow * g->sw * C, wb, ob + ow * F, nf, R);
+                            ow += R;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
