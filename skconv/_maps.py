@@ -10,12 +10,11 @@ with :meth:`FeatureMaps.map_batches`; ``np.asarray(maps)`` materializes it.
 import math
 import numbers
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ._progress import Progress
-from ._threads import one_blas_thread
+from ._threads import map_in_workers, one_blas_thread
 from ._validation import effective_n_jobs
 
 __all__ = [
@@ -290,8 +289,7 @@ def run_in_threads(func, items, n_jobs, *, single_blas_thread=False):
     with one_blas_thread():
         if workers <= 1:
             return [func(item) for item in items]
-        with ThreadPoolExecutor(max_workers=workers) as ex:
-            return list(ex.map(func, items))
+        return map_in_workers(func, items, workers)
 
 
 def _spatial_ndim(source):
