@@ -24,6 +24,17 @@ _WORKERS_LOCK = threading.Lock()
 _IN_WORKER = threading.local()
 
 
+def _forget_pools():
+    """In a forked child the pools' threads are gone: start from none."""
+    global _POOL, _WORKERS, _POOL_LOCK, _WORKERS_LOCK
+    _POOL = _WORKERS = None
+    _POOL_LOCK, _WORKERS_LOCK = threading.Lock(), threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools)
+
+
 def _controller():
     global _CONTROLLER
     n_modules, controller = _CONTROLLER

@@ -62,3 +62,35 @@ def test_blas_threads_follow_the_limits():
         assert blas_threads() == 1
     with one_blas_thread():
         assert blas_threads() == 1
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_makes_its_own_threads():
+    # the parent's pool threads do not exist in a forked child: a task given to
+    # that pool would wait forever
+    import os
+    import select
+    import signal
+
+    both = threading.Barrier(2, timeout=30)  # two threads of the pool running at once
+
+    def meet(i):
+        both.wait()
+        return i + 1
+
+    assert map_in_workers(meet, [1, 2], 2) == [2, 3]  # the parent's pool, two threads idle now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            os.write(write, repr(map_in_workers(lambda i: 2 * i, [0, 1, 2, 3], 2)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    ready, _, _ = select.select([read], [], [], 30)
+    if not ready:
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    assert ready, "the forked child's call never finished"
+    assert os.read(read, 100) == b"[0, 2, 4, 6]"
+    os.close(read)
