@@ -96,8 +96,9 @@ def make_transformer(library, seed, args):
     from skconv import MiniRocket
 
     method = args.method[0] if len(args.method) == 1 else tuple(args.method)
+    n_features = args.n_features if args.skconv_features is None else args.skconv_features
     return MiniRocket(
-        args.n_features, method=method, difference=args.difference, channel_axis=1,
+        n_features, method=method, difference=args.difference, channel_axis=1,
         n_jobs=args.n_jobs, random_state=seed,
     )
 
@@ -156,6 +157,8 @@ def run_child(library, dataset, args):
            "--n-features", str(args.n_features), "--method", *args.method]
     if args.difference:
         cmd.append("--difference")
+    if args.skconv_features is not None:
+        cmd += ["--skconv-features", str(args.skconv_features)]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")])
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -171,6 +174,8 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--n-features", type=int, default=10_000)
+    parser.add_argument("--skconv-features", type=int, default=None,
+                        help="skconv's number of features (default: --n-features, as aeon's)")
     parser.add_argument("--method", nargs="+", default=["ppv"], help="skconv's statistics")
     parser.add_argument("--difference", action="store_true", help="skconv: also the differences")
     parser.add_argument("--child-library", help=argparse.SUPPRESS)
@@ -187,7 +192,8 @@ def main():
         sets = [s for s in sets if s[0] in args.datasets]
     print(f"aeon {aeon.__version__}, numpy {np.__version__}, scikit-learn {sklearn.__version__}, "
           f"Python {platform.python_version()}, {os.cpu_count()} cores; n_jobs={args.n_jobs}, "
-          f"seeds {args.seeds}; skconv MiniRocket(n_features={args.n_features}, "
+          f"seeds {args.seeds}; skconv MiniRocket(n_features="
+          f"{args.n_features if args.skconv_features is None else args.skconv_features}, "
           f"method={args.method}, difference={args.difference})")
     print("classification data sets shipped with aeon:", ", ".join(
         name + ("" if equal else " (unequal lengths)") for name, equal in sets))
