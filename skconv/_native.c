@@ -191,9 +191,75 @@ done:
     return result;
 }
 
+static int
+use_isa(const char *name)
+{
+    /* 0 when the instances of ``name`` are in use, -1 when this build or this
+     * processor does not have them */
+    if (strcmp(name, "generic") == 0) {
+        impl_f32 = conv_f32_generic;
+        impl_f64 = conv_f64_generic;
+        isa = "generic";
+        lanes_f32 = 8;
+        return 0;
+    }
+#ifdef SKCONV_X86
+    if (strcmp(name, "avx2") == 0 && __builtin_cpu_supports("avx2")
+        && __builtin_cpu_supports("fma")) {
+        impl_f32 = conv_f32_avx2;
+        impl_f64 = conv_f64_avx2;
+        isa = "avx2";
+        lanes_f32 = 8;
+        return 0;
+    }
+    if (strcmp(name, "avx512f") == 0 && __builtin_cpu_supports("avx512f")) {
+        impl_f32 = conv_f32_avx512;
+        impl_f64 = conv_f64_avx512;
+        isa = "avx512f";
+        lanes_f32 = 16;
+        return 0;
+    }
+#endif
+    return -1;
+}
+
+static int
+publish_isa(PyObject *m)
+{
+    if (PyModule_AddStringConstant(m, "isa", isa) < 0
+        || PyModule_AddIntConstant(m, "lanes_float32", lanes_f32) < 0)
+        return -1;
+    return 0;
+}
+
+static PyObject *
+native_set_isa(PyObject *self, PyObject *args)
+{
+    const char *name;
+    if (!PyArg_ParseTuple(args, "s", &name))
+        return NULL;
+    PyObject *previous = PyUnicode_FromString(isa);
+    if (previous == NULL)
+        return NULL;
+    if (use_isa(name) < 0) {
+        Py_DECREF(previous);
+        return PyErr_Format(PyExc_ValueError,
+                            "isa must be 'generic', or 'avx2' or 'avx512f' where this processor "
+                            "has them, got '%s'.", name);
+    }
+    if (publish_isa(self) < 0) {
+        Py_DECREF(previous);
+        return NULL;
+    }
+    return previous;
+}
+
 static PyMethodDef methods[] = {
     {"conv", native_conv, METH_VARARGS,
      "conv(x, w, out, geometry, n0, n1): direct convolution of samples n0:n1 into out."},
+    {"set_isa", native_set_isa, METH_VARARGS,
+     "set_isa(name): use the instances of 'generic', 'avx2' or 'avx512f' (for tests and "
+     "measurements); returns the name of those used before."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -207,23 +273,13 @@ PyInit__native(void)
 {
 #ifdef SKCONV_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) {
-        impl_f32 = conv_f32_avx512;
-        impl_f64 = conv_f64_avx512;
-        isa = "avx512f";
-        lanes_f32 = 16;
-    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        impl_f32 = conv_f32_avx2;
-        impl_f64 = conv_f64_avx2;
-        isa = "avx2";
-        lanes_f32 = 8;
-    }
 #endif
+    if (use_isa("avx512f") < 0 && use_isa("avx2") < 0)
+        use_isa("generic");
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
-    if (PyModule_AddStringConstant(m, "isa", isa) < 0
-        || PyModule_AddIntConstant(m, "lanes_float32", lanes_f32) < 0) {
+    if (publish_isa(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

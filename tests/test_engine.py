@@ -440,6 +440,56 @@ def test_compiled_method_without_the_module(monkeypatch):
     assert conv(x, w).shape == (2, 4, 4, 3)  # "auto" works without it
 
 
+def _instances():
+    """The instruction sets of the compiled module this processor can run."""
+    if _engine.NATIVE is None:
+        return []
+    found = []
+    for isa in ("generic", "avx2", "avx512f"):
+        previous = None
+        try:
+            previous = _engine.NATIVE.set_isa(isa)
+            found.append(isa)
+        except ValueError:
+            pass
+        finally:
+            if previous is not None:
+                _engine.NATIVE.set_isa(previous)
+    return found
+
+
+@pytest.mark.parametrize("isa", _instances())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_compiled_instance_matches_the_reference(isa, dtype):
+    # the module picks one instance at load (the widest vectors the processor
+    # has): the others are checked here by switching to them
+    rng = np.random.default_rng(9)
+    cases = [  # (x shape, w shape, groups, stride, dilation, padding)
+        ((3, 30, 1), (5, 4, 1), 1, 1, 1, "valid"),  # 1-D, filters < one vector
+        ((2, 28, 28, 1), (16, 11, 11, 1), 1, 1, 1, "valid"),  # the small bank
+        ((2, 13, 40, 1), (21, 3, 3, 1), 1, 1, 1, "valid"),  # rows of 38: blocks of 19
+        ((2, 12, 11, 6), (34, 3, 2, 3), 2, (2, 3), (1, 2), 1),  # groups, stride, dilation
+        ((2, 9, 10, 3), (9, 3, 3, 1), 3, 1, 2, "same"),  # depthwise, 3 per channel, padded
+        ((2, 7, 8, 9, 2), (17, 3, 2, 3, 2), 1, (1, 2, 1), 1, "valid"),  # 3-D
+    ]
+    previous = _engine.NATIVE.set_isa(isa)
+    try:
+        for xs, ws, groups, stride, dilation, padding in cases:
+            x = rng.standard_normal(xs).astype(dtype)
+            w = rng.standard_normal(ws).astype(dtype)
+            y = conv(x, w, groups=groups, stride=stride, dilation=dilation, padding=padding,
+                     method="compiled")
+            d = len(xs) - 2
+            pads = resolve_padding(padding, ws[1:-1], stride=stride, dilation=dilation,
+                                   input_spatial=xs[1:-1])
+            expected = ref_conv(x, w, (stride,) * d if isinstance(stride, int) else stride, pads,
+                                (dilation,) * d if isinstance(dilation, int) else dilation, groups)
+            assert y.dtype == dtype
+            assert_close(y, expected, dtype)
+    finally:
+        _engine.NATIVE.set_isa(previous)
+
+
 @pytest.mark.skipif(_engine.NATIVE is None, reason="built without the compiled module")
 def test_compiled_module_checks_its_buffers():
     native = _engine.NATIVE
