@@ -556,13 +556,15 @@ def _conv_fft(x, w, groups, kernel, stride, dilation, pads, out_sp, dtype):
 
 
 def _conv_compiled(x, w, groups, kernel, stride, dilation, pads, out_sp, dtype, out=None):
-    """The compiled direct convolution (``skconv._native``): vectors of filters,
-    a block of output positions in registers through all the kernel taps; no
-    im2col buffer and no multiplications by zero.
+    """The compiled direct convolution (``skconv._native``): vectors of filters
+    (of channels for depthwise banks with one filter per channel), a block of
+    output positions in registers through all the kernel taps; no im2col buffer
+    and no multiplications by zero.
 
     1-D and 2-D data run as 3-D data with leading axes of size 1. The input is
-    padded (a copy) only when ``pads`` asks for it; the bank is laid out
-    filters-last, each group's filters padded with zeros to a multiple of 16.
+    padded (a copy) only when ``pads`` asks for it (depthwise: also when its
+    channels are not a multiple of 16); the bank is laid out filters-last, each
+    group's filters padded with zeros to a multiple of 16.
     """
     n, c = x.shape[0], x.shape[-1]
     f = w.shape[0]
@@ -572,26 +574,40 @@ def _conv_compiled(x, w, groups, kernel, stride, dilation, pads, out_sp, dtype, 
         out = np.empty((n,) + out_sp + (f,), dtype=dtype)
     if out.size == 0:
         return out
-    xp = np.ascontiguousarray(_pad(x, pads), dtype=dtype)
     one = (1,) * (3 - d)
-    fp = -(-fg // 16) * 16
-    wt = np.zeros((groups,) + kernel + (cg, fp), dtype=dtype)
-    wt[..., :fg] = np.moveaxis(w.reshape((groups, fg) + kernel + (cg,)), 1, -1)
+    if cg == 1 and fg == 1:
+        # depthwise, one filter per channel: vectors of channels instead, the
+        # input's and the bank's channels padded to a multiple of 16
+        fp = -(-c // 16) * 16
+        xp = x
+        if fp != c or any(p for pair in pads for p in pair):
+            xp = np.pad(x, ((0, 0),) + tuple(pads) + ((0, fp - c),))
+        xp = np.ascontiguousarray(xp, dtype=dtype)
+        wt = np.zeros(kernel + (fp,), dtype=dtype)
+        wt[..., :c] = np.moveaxis(w[..., 0], 0, -1)
+        run, channels = NATIVE.conv_depthwise, (fp, c, 1, 1, fp)
+    else:
+        xp = np.ascontiguousarray(_pad(x, pads), dtype=dtype)
+        fp = -(-fg // 16) * 16
+        wt = np.zeros((groups,) + kernel + (cg, fp), dtype=dtype)
+        wt[..., :fg] = np.moveaxis(w.reshape((groups, fg) + kernel + (cg,)), 1, -1)
+        run, channels = NATIVE.conv, (c, groups, cg, fg, fp)
     geometry = (
-        (n,) + one + xp.shape[1:-1] + (c, groups, cg, fg, fp) + one + kernel
+        (n,) + one + xp.shape[1:-1] + channels + one + kernel
         + one + stride + one + dilation + one + out_sp + (dtype.itemsize,)
     )
     # As many threads as BLAS may use (1 inside skconv's own workers, or under a
     # user's threadpool_limits), each on a range of samples, none with less
     # than _NATIVE_WORK vector multiply-adds; a sample's values do not depend
     # on the split.
-    work = math.prod(out.shape[:-1]) * math.prod(kernel) * cg * groups * (fp // 16)
+    vectors = fp // 16 if run is NATIVE.conv_depthwise else groups * (fp // 16) * cg
+    work = math.prod(out.shape[:-1]) * math.prod(kernel) * vectors
     threads = min(blas_threads(), n, max(1, work // _NATIVE_WORK))
     if threads == 1:
-        NATIVE.conv(xp, wt, out, geometry, 0, n)
+        run(xp, wt, out, geometry, 0, n)
         return out
     cuts = [n * i // threads for i in range(threads + 1)]
-    list(native_pool().map(lambda i: NATIVE.conv(xp, wt, out, geometry, cuts[i], cuts[i + 1]),
+    list(native_pool().map(lambda i: run(xp, wt, out, geometry, cuts[i], cuts[i + 1]),
                            range(threads)))
     return out
 

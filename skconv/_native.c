@@ -1,8 +1,8 @@
 /* skconv._native: a compiled direct convolution for the engine (skconv._engine).
  *
- * One function, conv(x, w, out, geometry, n0, n1): channels-last input and
- * output, filters-last weights (see _native_kernel.h for the layout and the
- * loop). It takes any buffers (numpy arrays) through the buffer protocol, so
+ * Two functions, conv(x, w, out, geometry, n0, n1) and conv_depthwise(...):
+ * channels-last input and output, filters-last weights (see _native_kernel.h
+ * for the layouts and the loops). It takes any buffers (numpy arrays) through the buffer protocol, so
  * the build needs no numpy headers, and releases the GIL while it computes:
  * the engine's callers run it on several batches in threads.
  *
@@ -97,6 +97,8 @@ typedef void (*conv_f64)(const conv_geometry *, const double *, const double *, 
 
 static conv_f32 impl_f32 = conv_f32_generic;
 static conv_f64 impl_f64 = conv_f64_generic;
+static conv_f32 impl_dw_f32 = conv_dw_f32_generic;
+static conv_f64 impl_dw_f64 = conv_dw_f64_generic;
 static const char *isa = "generic";
 static int lanes_f32 = 8;
 
@@ -137,15 +139,27 @@ get_geometry(PyObject *seq, conv_geometry *g)
 
 static int
 check_sizes(const conv_geometry *g, Py_ssize_t itemsize, const Py_buffer *x,
-            const Py_buffer *w, const Py_buffer *out)
+            const Py_buffer *w, const Py_buffer *out, int depthwise)
 {
     /* every index the kernel forms must lie inside its buffer */
-    if (g->G * g->cg != g->C || g->FP < g->fg || g->FP % 16
-        || (g->OD && (g->OD - 1) * g->sd + (g->KD - 1) * g->dd >= g->D)
+    Py_ssize_t wlen = g->G * g->KD * g->KH * g->KW * g->cg * g->FP;
+    if (depthwise) {
+        /* channels padded to FP in the input and the weights, G in the output */
+        if (g->cg != 1 || g->fg != 1 || g->C != g->FP || g->FP < g->G || g->FP % 16) {
+            PyErr_SetString(PyExc_ValueError, "buffer sizes do not match the geometry");
+            return -1;
+        }
+        wlen = g->KD * g->KH * g->KW * g->FP;
+    }
+    else if (g->G * g->cg != g->C || g->FP < g->fg || g->FP % 16) {
+        PyErr_SetString(PyExc_ValueError, "buffer sizes do not match the geometry");
+        return -1;
+    }
+    if ((g->OD && (g->OD - 1) * g->sd + (g->KD - 1) * g->dd >= g->D)
         || (g->OH && (g->OH - 1) * g->sh + (g->KH - 1) * g->dh >= g->H)
         || (g->OW && (g->OW - 1) * g->sw + (g->KW - 1) * g->dw >= g->W)
         || x->len != g->n * g->D * g->H * g->W * g->C * itemsize
-        || w->len != g->G * g->KD * g->KH * g->KW * g->cg * g->FP * itemsize
+        || w->len != wlen * itemsize
         || out->len != g->n * g->OD * g->OH * g->OW * g->G * g->fg * itemsize) {
         PyErr_SetString(PyExc_ValueError, "buffer sizes do not match the geometry");
         return -1;
@@ -154,7 +168,7 @@ check_sizes(const conv_geometry *g, Py_ssize_t itemsize, const Py_buffer *x,
 }
 
 static PyObject *
-native_conv(PyObject *self, PyObject *args)
+run_conv(PyObject *args, int depthwise)
 {
     Py_buffer x, w, out;
     PyObject *geometry;
@@ -170,17 +184,19 @@ native_conv(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "element size must be 4 (float32) or 8 (float64)");
         goto done;
     }
-    if (check_sizes(&g, itemsize, &x, &w, &out) < 0)
+    if (check_sizes(&g, itemsize, &x, &w, &out, depthwise) < 0)
         goto done;
     if (n0 < 0 || n1 > g.n || n0 > n1) {
         PyErr_SetString(PyExc_ValueError, "sample range out of bounds");
         goto done;
     }
+    conv_f32 f32 = depthwise ? impl_dw_f32 : impl_f32;
+    conv_f64 f64 = depthwise ? impl_dw_f64 : impl_f64;
     Py_BEGIN_ALLOW_THREADS
     if (itemsize == 4)
-        impl_f32(&g, (const float *)x.buf, (const float *)w.buf, (float *)out.buf, n0, n1);
+        f32(&g, (const float *)x.buf, (const float *)w.buf, (float *)out.buf, n0, n1);
     else
-        impl_f64(&g, (const double *)x.buf, (const double *)w.buf, (double *)out.buf, n0, n1);
+        f64(&g, (const double *)x.buf, (const double *)w.buf, (double *)out.buf, n0, n1);
     Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
     result = Py_None;
@@ -191,6 +207,18 @@ done:
     return result;
 }
 
+static PyObject *
+native_conv(PyObject *self, PyObject *args)
+{
+    return run_conv(args, 0);
+}
+
+static PyObject *
+native_conv_depthwise(PyObject *self, PyObject *args)
+{
+    return run_conv(args, 1);
+}
+
 static int
 use_isa(const char *name)
 {
@@ -199,6 +227,8 @@ use_isa(const char *name)
     if (strcmp(name, "generic") == 0) {
         impl_f32 = conv_f32_generic;
         impl_f64 = conv_f64_generic;
+        impl_dw_f32 = conv_dw_f32_generic;
+        impl_dw_f64 = conv_dw_f64_generic;
         isa = "generic";
         lanes_f32 = 8;
         return 0;
@@ -208,6 +238,8 @@ use_isa(const char *name)
         && __builtin_cpu_supports("fma")) {
         impl_f32 = conv_f32_avx2;
         impl_f64 = conv_f64_avx2;
+        impl_dw_f32 = conv_dw_f32_avx2;
+        impl_dw_f64 = conv_dw_f64_avx2;
         isa = "avx2";
         lanes_f32 = 8;
         return 0;
@@ -215,6 +247,8 @@ use_isa(const char *name)
     if (strcmp(name, "avx512f") == 0 && __builtin_cpu_supports("avx512f")) {
         impl_f32 = conv_f32_avx512;
         impl_f64 = conv_f64_avx512;
+        impl_dw_f32 = conv_dw_f32_avx512;
+        impl_dw_f64 = conv_dw_f64_avx512;
         isa = "avx512f";
         lanes_f32 = 16;
         return 0;
@@ -257,6 +291,9 @@ native_set_isa(PyObject *self, PyObject *args)
 static PyMethodDef methods[] = {
     {"conv", native_conv, METH_VARARGS,
      "conv(x, w, out, geometry, n0, n1): direct convolution of samples n0:n1 into out."},
+    {"conv_depthwise", native_conv_depthwise, METH_VARARGS,
+     "conv_depthwise(x, w, out, geometry, n0, n1): one filter per channel, vectors of "
+     "channels; x and w have their channels padded to geometry's FP (== C), out has G."},
     {"set_isa", native_set_isa, METH_VARARGS,
      "set_isa(name): use the instances of 'generic', 'avx2' or 'avx512f' (for tests and "
      "measurements); returns the name of those used before."},

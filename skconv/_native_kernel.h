@@ -130,3 +130,86 @@ NAME(conv)(const conv_geometry *g, const T *x, const T *w, T *out,
         }
     }
 }
+
+/* Depthwise convolution, one filter per channel (groups == channels, one filter
+ * each): out[n, od, oh, ow, c] = sum over (kd, kh, kw) of
+ *   x[n, od * sd + kd * dd, oh * sh + kh * dh, ow * sw + kw * dw, c] * w[kd, kh, kw, c]
+ * Here every vector holds VW consecutive channels (contiguous in the
+ * channels-last input), so no lane is wasted; the input's and the weights'
+ * channel axes are padded with zeros to FP, a multiple of 16 (g->C == FP), and
+ * the output has g->G channels. */
+TARGET static inline __attribute__((always_inline)) void
+NAME(block_dw)(const conv_geometry *g, const T *xb, const T *wb, T *ob, Py_ssize_t nc,
+               const int R)
+{
+    NAME(vec) acc[RMAX / 2];
+    const Py_ssize_t C = g->C, FP = g->FP, step = g->sw * C, F = g->G;
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++)
+        acc[r] = (NAME(vec)){0};
+    for (Py_ssize_t kd = 0; kd < g->KD; kd++) {
+        for (Py_ssize_t kh = 0; kh < g->KH; kh++) {
+            const T *xr = xb + (kd * g->dd * g->H + kh * g->dh) * g->W * C;
+            const T *wr = wb + (kd * g->KH + kh) * g->KW * FP;
+            for (Py_ssize_t kw = 0; kw < g->KW; kw++) {
+                const T *xp = xr + kw * g->dw * C;
+                const NAME(vec) wv = *(const NAME(vec) *)(wr + kw * FP);
+#pragma GCC unroll 12
+                for (int r = 0; r < R; r++)
+                    acc[r] += *(const NAME(vec) *)(xp + r * step) * wv;
+            }
+        }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+        if (nc == VW)
+            *(NAME(vec) *)(ob + r * F) = acc[r];
+        else
+            memcpy(ob + r * F, &acc[r], (size_t)nc * sizeof(T));
+    }
+}
+
+TARGET static void
+NAME(blocks_dw)(const conv_geometry *g, const T *xb, const T *wb, T *ob, Py_ssize_t nc, int R)
+{
+#define SKCONV_CASE(r) case r: NAME(block_dw)(g, xb, wb, ob, nc, r); break;
+    switch (R) {
+    SKCONV_CASE(1) SKCONV_CASE(2) SKCONV_CASE(3)
+#if RMAX >= 12
+    SKCONV_CASE(4) SKCONV_CASE(5) SKCONV_CASE(6)
+#endif
+#if RMAX >= 24
+    SKCONV_CASE(7) SKCONV_CASE(8) SKCONV_CASE(9) SKCONV_CASE(10) SKCONV_CASE(11)
+    SKCONV_CASE(12)
+#endif
+    default: break;
+    }
+#undef SKCONV_CASE
+}
+
+TARGET static void
+NAME(conv_dw)(const conv_geometry *g, const T *x, const T *w, T *out,
+              Py_ssize_t n0, Py_ssize_t n1)
+{
+    const Py_ssize_t C = g->C, F = g->G, rmax = RMAX / 2;
+    const Py_ssize_t nb = (g->OW + rmax - 1) / rmax;
+    const Py_ssize_t base = nb ? g->OW / nb : 0, extra = nb ? g->OW % nb : 0;
+    for (Py_ssize_t n = n0; n < n1; n++) {
+        for (Py_ssize_t od = 0; od < g->OD; od++) {
+            for (Py_ssize_t oh = 0; oh < g->OH; oh++) {
+                const T *xrow = x + ((n * g->D + od * g->sd) * g->H + oh * g->sh) * g->W * C;
+                T *orow = out + ((n * g->OD + od) * g->OH + oh) * g->OW * F;
+                for (Py_ssize_t c0 = 0; c0 < F; c0 += VW) {
+                    const Py_ssize_t nc = F - c0 < VW ? F - c0 : VW;
+                    Py_ssize_t ow = 0;
+                    for (Py_ssize_t b = 0; b < nb; b++) {
+                        const int R = (int)(base + (b < extra));
+                        NAME(blocks_dw)(g, xrow + c0 + ow * g->sw * C, w + c0, orow + c0 + ow * F,
+                                        nc, R);
+                        ow += R;
+                    }
+                }
+            }
+        }
+    }
+}

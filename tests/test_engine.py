@@ -429,7 +429,8 @@ def test_auto_rule_with_the_compiled_path():
     assert _choice((100, 32, 32, 3), (16, 5, 5, 3)) == "compiled"
     assert _choice((256, 32, 32, 3), (1600, 6, 6, 3)) == "gemm"  # the Coates layer
     assert _choice((50, 64, 64, 1), (4, 21, 21, 1)) == "fft"  # huge kernel, few filters
-    assert _choice((50, 28, 28, 32), (32, 7, 7, 1), groups=32) == "fft"  # depthwise
+    # depthwise: vectors of channels (1.9 ms against the FFT's 9.2 on one thread)
+    assert _choice((50, 28, 28, 32), (32, 7, 7, 1), groups=32) == "compiled"
 
 
 def test_compiled_method_without_the_module(monkeypatch):
@@ -470,6 +471,9 @@ def test_every_compiled_instance_matches_the_reference(isa, dtype):
         ((2, 13, 40, 1), (21, 3, 3, 1), 1, 1, 1, "valid"),  # rows of 38: blocks of 19
         ((2, 12, 11, 6), (34, 3, 2, 3), 2, (2, 3), (1, 2), 1),  # groups, stride, dilation
         ((2, 9, 10, 3), (9, 3, 3, 1), 3, 1, 2, "same"),  # depthwise, 3 per channel, padded
+        ((2, 11, 12, 5), (5, 3, 3, 1), 5, (1, 2), 1, "same"),  # depthwise, channels padded to 16
+        ((2, 9, 30, 37), (37, 3, 2, 1), 37, 1, (2, 1), "valid"),  # depthwise, 3 vectors, a tail
+        ((2, 6, 7, 8, 16), (16, 2, 3, 2, 1), 16, 1, 1, "valid"),  # depthwise 3-D
         ((2, 7, 8, 9, 2), (17, 3, 2, 3, 2), 1, (1, 2, 1), 1, "valid"),  # 3-D
     ]
     previous = _engine.NATIVE.set_isa(isa)
