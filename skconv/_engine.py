@@ -675,8 +675,8 @@ def conv(x, w, *, stride=1, padding="valid", dilation=1, groups=1, flip=False, m
         samples; ``"fft"``: products in the Fourier domain (large kernels, few
         filters); ``"direct"``: one multiply-add per kernel tap, no im2col
         buffer (depthwise); ``"compiled"``: skconv's compiled direct
-        convolution (small banks; only where the package was built with a C
-        compiler, see ``skconv._engine.NATIVE``). ``"auto"`` chooses by shape.
+        convolution (small and depthwise banks; only where the package was built
+        with a C compiler, see ``skconv._engine.NATIVE``). ``"auto"`` chooses by shape.
     out : ndarray of shape (n, *out, f), optional
         C-contiguous, of the computation dtype: the result is written there
         (directly by the compiled path, copied by the others) and returned.
