@@ -494,6 +494,30 @@ def test_every_compiled_instance_matches_the_reference(isa, dtype):
         _engine.NATIVE.set_isa(previous)
 
 
+@pytest.mark.parametrize("isa", _instances())
+def test_compiled_blocks_of_every_width(isa):
+    # rows of 1 to 50 outputs are cut into blocks of every size the kernels have
+    # (one instance each): any size without its instance would leave zeros
+    rng = np.random.default_rng(10)
+    previous = _engine.NATIVE.set_isa(isa)
+    try:
+        for f in (5, 16, 33):
+            for c, sw in ((1, 1), (1, 2), (3, 1)):
+                for ow in list(range(1, 27)) + [37, 49, 50]:
+                    x = rng.standard_normal((1, 2, (ow - 1) * sw + 2, c)).astype(np.float32)
+                    w = rng.standard_normal((f, 2, 2, c)).astype(np.float32)
+                    y = conv(x, w, stride=(1, sw), method="compiled")
+                    assert_close(y, ref_conv(x, w, (1, sw), ((0, 0), (0, 0)), (1, 1)), np.float32)
+            x = rng.standard_normal((1, 2, 52, f)).astype(np.float32)  # depthwise rows
+            w = rng.standard_normal((f, 2, 3, 1)).astype(np.float32)
+            for stop in range(3, 53, 7):
+                y = conv(x[:, :, :stop], w, groups=f, method="compiled")
+                assert_close(y, ref_conv(x[:, :, :stop], w, (1, 1), ((0, 0), (0, 0)), (1, 1), f),
+                             np.float32)
+    finally:
+        _engine.NATIVE.set_isa(previous)
+
+
 @pytest.mark.skipif(_engine.NATIVE is None, reason="built without the compiled module")
 def test_compiled_module_checks_its_buffers():
     native = _engine.NATIVE
