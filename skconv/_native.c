@@ -14,6 +14,12 @@
 #include <Python.h>
 #include <string.h>
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* GCC's -O3 would carry each kernel tap's input values into the next tap through
+ * spilled registers (predictive commoning): 1.3x slower */
+#pragma GCC optimize("no-predictive-commoning")
+#endif
+
 typedef struct {
     Py_ssize_t n, D, H, W, C;     /* padded input */
     Py_ssize_t G, cg, fg, FP;     /* groups, channels and filters per group, padded fg */
