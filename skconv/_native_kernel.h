@@ -97,6 +97,85 @@ NAME(blocks)(const conv_geometry *g, const T *xb, const T *wb, T *ob, Py_ssize_t
 #undef SKCONV_CASE
 }
 
+/* V (2 or 4) vectors of filters x R positions of accumulators, for banks of
+ * several vectors and small kernels: each broadcast input serves V vectors. nf:
+ * the filters of the last vector. */
+TARGET static inline __attribute__((always_inline)) void
+NAME(blockv)(const conv_geometry *g, const T *xb, const T *wb, T *ob, Py_ssize_t nf,
+             const int R, const int V, const int unit)
+{
+    NAME(vec) acc[4 * 6];
+    const Py_ssize_t C = g->C, cg = g->cg, FP = g->FP, step = unit ? 1 : g->sw * C;
+#pragma GCC unroll 24
+    for (int i = 0; i < R * V; i++)
+        acc[i] = (NAME(vec)){0};
+    for (Py_ssize_t kd = 0; kd < g->KD; kd++) {
+        for (Py_ssize_t kh = 0; kh < g->KH; kh++) {
+            const T *xr = xb + (kd * g->dd * g->H + kh * g->dh) * g->W * C;
+            const T *wr = wb + (kd * g->KH + kh) * g->KW * cg * FP;
+            for (Py_ssize_t kw = 0; kw < g->KW; kw++) {
+                const T *xp = xr + kw * g->dw * C;
+                const T *wp = wr + kw * cg * FP;
+                for (Py_ssize_t ch = 0; ch < cg; ch++) {
+                    NAME(vec) wv[4];
+#pragma GCC unroll 4
+                    for (int v = 0; v < V; v++)
+                        wv[v] = *(const NAME(vec) *)(wp + ch * FP + v * VW);
+#pragma GCC unroll 12
+                    for (int r = 0; r < R; r++) {
+                        const T xv = xp[r * step + ch];
+#pragma GCC unroll 4
+                        for (int v = 0; v < V; v++)
+                            acc[v * R + r] += xv * wv[v];
+                    }
+                }
+            }
+        }
+    }
+    const Py_ssize_t F = g->G * g->fg;
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++) {
+            if (v < V - 1 || nf == VW)
+                *(NAME(vec) *)(ob + r * F + v * VW) = acc[v * R + r];
+            else
+                memcpy(ob + r * F + v * VW, &acc[v * R + r], (size_t)nf * sizeof(T));
+        }
+    }
+}
+
+#if RMAX >= 24
+/* the multi-vector blocks: 4 x up to 6 and 2 x up to 12 positions (half as many
+ * positions when their offsets take registers) */
+TARGET static void
+NAME(blocksv)(const conv_geometry *g, const T *xb, const T *wb, T *ob, Py_ssize_t nf, int R,
+              int V)
+{
+    const int key = V * 32 + R;
+    if (g->sw * g->C != 1) {
+#define SKCONV_CASE(v, r) case (v) * 32 + (r): NAME(blockv)(g, xb, wb, ob, nf, r, v, 0); break;
+        switch (key) {
+        SKCONV_CASE(2, 1) SKCONV_CASE(2, 2) SKCONV_CASE(2, 3) SKCONV_CASE(2, 4) SKCONV_CASE(2, 5)
+        SKCONV_CASE(2, 6) SKCONV_CASE(4, 1) SKCONV_CASE(4, 2) SKCONV_CASE(4, 3)
+        default: break;
+        }
+#undef SKCONV_CASE
+        return;
+    }
+#define SKCONV_CASE(v, r) case (v) * 32 + (r): NAME(blockv)(g, xb, wb, ob, nf, r, v, 1); break;
+    switch (key) {
+    SKCONV_CASE(2, 1) SKCONV_CASE(2, 2) SKCONV_CASE(2, 3) SKCONV_CASE(2, 4) SKCONV_CASE(2, 5)
+    SKCONV_CASE(2, 6) SKCONV_CASE(2, 7) SKCONV_CASE(2, 8) SKCONV_CASE(2, 9) SKCONV_CASE(2, 10)
+    SKCONV_CASE(2, 11) SKCONV_CASE(2, 12)
+    SKCONV_CASE(4, 1) SKCONV_CASE(4, 2) SKCONV_CASE(4, 3) SKCONV_CASE(4, 4) SKCONV_CASE(4, 5)
+    SKCONV_CASE(4, 6)
+    default: break;
+    }
+#undef SKCONV_CASE
+}
+#endif
+
 TARGET static void
 NAME(conv)(const conv_geometry *g, const T *x, const T *w, T *out,
            Py_ssize_t n0, Py_ssize_t n1)
@@ -115,6 +194,27 @@ NAME(conv)(const conv_geometry *g, const T *x, const T *w, T *out,
                         const T *xb = xrow + gi * g->cg;
                         const T *wb = wg + fb;
                         T *ob = orow + gi * g->fg + fb;
+#if RMAX >= 24
+                        /* small kernels and several vectors of filters left: V of
+                         * them per block */
+                        const Py_ssize_t left = (g->fg - fb + VW - 1) / VW;
+                        if (MULTI_TAPS(g) && left >= 2) {
+                            const int V = left >= 4 ? 4 : 2;
+                            const Py_ssize_t last = g->fg - fb - (V - 1) * VW;
+                            const Py_ssize_t rm = (g->sw * C == 1 ? 24 : 12) / V;
+                            const Py_ssize_t nb = (g->OW + rm - 1) / rm;
+                            const Py_ssize_t base = g->OW / nb, extra = g->OW % nb;
+                            Py_ssize_t ow = 0;
+                            for (Py_ssize_t b = 0; b < nb; b++) {
+                                const int R = (int)(base + (b < extra));
+                                NAME(blocksv)(g, xb + ow * g->sw * C, wb, ob + ow * F,
+                                              last < VW ? last : VW, R, V);
+                                ow += R;
+                            }
+                            fb += (V - 1) * VW;  /* and VW more by the loop */
+                            continue;
+                        }
+#endif
                         const Py_ssize_t rmax = g->sw * C == 1 ? RMAX : RMAX / 2;
                         const Py_ssize_t nb = (g->OW + rmax - 1) / rmax;
                         const Py_ssize_t base = g->OW / nb, extra = g->OW % nb;
