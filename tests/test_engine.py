@@ -501,7 +501,7 @@ def test_compiled_blocks_of_every_width(isa):
     rng = np.random.default_rng(10)
     previous = _engine.NATIVE.set_isa(isa)
     try:
-        for f in (5, 16, 33):
+        for f in (5, 16, 33, 70):  # 70: blocks of 4 vectors, then one of 6 filters
             for c, sw in ((1, 1), (1, 2), (3, 1)):
                 for ow in list(range(1, 27)) + [37, 49, 50]:
                     x = rng.standard_normal((1, 2, (ow - 1) * sw + 2, c)).astype(np.float32)
