@@ -98,8 +98,8 @@ def path_times(n, in_spatial, pads, out_spatial, kernel, c, n_filters, groups, c
       vectors per output position, group and channel tap; depthwise
       ``ceil(c / lanes)`` per position and tap) + 0.23 per output + 34 per
       block of output positions held in registers (at most 24 of a row when
-      ``unit_step``, stride 1 on one channel, else 12). Fitted by non-negative least squares (relative errors)
-      to one run of the same 60 shapes on a 2-core AMD EPYC (Zen 4, AVX-512, 16
+      ``unit_step``, stride 1 on one channel, else 12). Fitted by non-negative
+      least squares (relative errors) to one run of the same 60 shapes on a 2-core AMD EPYC (Zen 4, AVX-512, 16
       float32 lanes); predictions within 0.6-1.6x of the measured times, except
       64 filters 3x3 on 64x64 images (measured 2.2x the prediction).
 
@@ -137,27 +137,21 @@ def path_times(n, in_spatial, pads, out_spatial, kernel, c, n_filters, groups, c
     if cg == 1:
         times["direct"] = 2.5 * macs
     fg = n_filters // groups
+    rmax = None
     if lanes and cg == 1 and fg == 1:
         # depthwise, one filter per channel: the compiled path's vectors hold
-        # channels, and its blocks at most 12 positions
-        vectors = -(-c // lanes)
-        row = out_spatial[-1]
-        blocks = n * (P // row) * vectors * -(-row // 12)
-        times["compiled"] = (
-            0.39 * n * P * vectors * math.prod(kernel) + 0.23 * n * P * n_filters + 34 * blocks
-        )
+        # channels, its blocks at most 12 positions
+        vectors, taps, rmax = -(-c // lanes), math.prod(kernel), 12
     elif lanes and 4 * fg >= lanes:
         # Groups whose 2 or 3 filters fill less than a quarter of a vector are
         # left to the other paths: mostly empty vectors, where the FFT's
         # predictions run high (with one filter per group, before the depthwise
         # kernel, the comparison picked this path at twice the FFT's time:
         # depthwise 7x7 on 50 28x28x32, 19.6 ms against 9.8).
-        vectors = -(-fg // lanes)
+        vectors = groups * -(-fg // lanes)
+        taps, rmax = math.prod(kernel) * cg, 24 if unit_step else 12
+    if rmax:
         row = out_spatial[-1]
-        blocks = n * (P // row) * groups * vectors * -(-row // (24 if unit_step else 12))
-        times["compiled"] = (
-            0.39 * n * P * groups * vectors * math.prod(kernel) * cg
-            + 0.23 * n * P * n_filters
-            + 34 * blocks
-        )
+        blocks = n * (P // row) * vectors * -(-row // rmax)
+        times["compiled"] = 0.39 * n * P * vectors * taps + 0.23 * n * P * n_filters + 34 * blocks
     return times

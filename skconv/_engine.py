@@ -585,13 +585,13 @@ def _conv_compiled(x, w, groups, kernel, stride, dilation, pads, out_sp, dtype, 
         xp = np.ascontiguousarray(xp, dtype=dtype)
         wt = np.zeros(kernel + (fp,), dtype=dtype)
         wt[..., :c] = np.moveaxis(w[..., 0], 0, -1)
-        run, channels = NATIVE.conv_depthwise, (fp, c, 1, 1, fp)
+        run, channels, vectors = NATIVE.conv_depthwise, (fp, c, 1, 1, fp), fp // 16
     else:
         xp = np.ascontiguousarray(_pad(x, pads), dtype=dtype)
         fp = -(-fg // 16) * 16
         wt = np.zeros((groups,) + kernel + (cg, fp), dtype=dtype)
         wt[..., :fg] = np.moveaxis(w.reshape((groups, fg) + kernel + (cg,)), 1, -1)
-        run, channels = NATIVE.conv, (c, groups, cg, fg, fp)
+        run, channels, vectors = NATIVE.conv, (c, groups, cg, fg, fp), groups * (fp // 16) * cg
     geometry = (
         (n,) + one + xp.shape[1:-1] + channels + one + kernel
         + one + stride + one + dilation + one + out_sp + (dtype.itemsize,)
@@ -600,8 +600,7 @@ def _conv_compiled(x, w, groups, kernel, stride, dilation, pads, out_sp, dtype, 
     # user's threadpool_limits), each on a range of samples, none with less
     # than _NATIVE_WORK vector multiply-adds; a sample's values do not depend
     # on the split.
-    vectors = fp // 16 if run is NATIVE.conv_depthwise else groups * (fp // 16) * cg
-    work = math.prod(out.shape[:-1]) * math.prod(kernel) * vectors
+    work = math.prod(out.shape[:-1]) * math.prod(kernel) * vectors  # vector multiply-adds
     threads = min(blas_threads(), n, max(1, work // _NATIVE_WORK))
     if threads == 1:
         run(xp, wt, out, geometry, 0, n)

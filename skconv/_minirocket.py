@@ -133,9 +133,9 @@ def row_quantiles(C, q, lengths=None):
     virtual = last.astype(q.dtype) * q
     before = np.floor(virtual)
     gamma = virtual - before
-    prev = before.astype(np.intp)
-    prev = np.where(virtual >= last, last, prev)
-    nxt = np.where(virtual >= last, last, prev + 1)
+    top = virtual >= last  # the last value itself
+    prev = np.where(top, last, before.astype(np.intp))
+    nxt = np.where(top, last, prev + 1)
     a = np.take_along_axis(C, prev, axis=1)
     b = np.take_along_axis(C, nxt, axis=1)
     diff = b - a

@@ -232,43 +232,41 @@ native_conv_depthwise(PyObject *self, PyObject *args)
     return run_conv(args, 1);
 }
 
+/* the instances of one instruction set: the filters' and the depthwise kernels,
+ * float32 and float64 */
+#define SKCONV_USE(suffix, name, lanes)                                              \
+    do {                                                                             \
+        impl_f32 = conv_f32_##suffix;                                                \
+        impl_f64 = conv_f64_##suffix;                                                \
+        impl_dw_f32 = conv_dw_f32_##suffix;                                          \
+        impl_dw_f64 = conv_dw_f64_##suffix;                                          \
+        isa = name;                                                                  \
+        lanes_f32 = lanes;                                                           \
+    } while (0)
+
 static int
 use_isa(const char *name)
 {
     /* 0 when the instances of ``name`` are in use, -1 when this build or this
      * processor does not have them */
     if (strcmp(name, "generic") == 0) {
-        impl_f32 = conv_f32_generic;
-        impl_f64 = conv_f64_generic;
-        impl_dw_f32 = conv_dw_f32_generic;
-        impl_dw_f64 = conv_dw_f64_generic;
-        isa = "generic";
-        lanes_f32 = 8;
+        SKCONV_USE(generic, "generic", 8);
         return 0;
     }
 #ifdef SKCONV_X86
     if (strcmp(name, "avx2") == 0 && __builtin_cpu_supports("avx2")
         && __builtin_cpu_supports("fma")) {
-        impl_f32 = conv_f32_avx2;
-        impl_f64 = conv_f64_avx2;
-        impl_dw_f32 = conv_dw_f32_avx2;
-        impl_dw_f64 = conv_dw_f64_avx2;
-        isa = "avx2";
-        lanes_f32 = 8;
+        SKCONV_USE(avx2, "avx2", 8);
         return 0;
     }
     if (strcmp(name, "avx512f") == 0 && __builtin_cpu_supports("avx512f")) {
-        impl_f32 = conv_f32_avx512;
-        impl_f64 = conv_f64_avx512;
-        impl_dw_f32 = conv_dw_f32_avx512;
-        impl_dw_f64 = conv_dw_f64_avx512;
-        isa = "avx512f";
-        lanes_f32 = 16;
+        SKCONV_USE(avx512, "avx512f", 16);
         return 0;
     }
 #endif
     return -1;
 }
+#undef SKCONV_USE
 
 static int
 publish_isa(PyObject *m)

@@ -22,6 +22,16 @@
 
 typedef T NAME(vec) __attribute__((vector_size(VW * sizeof(T)), aligned(sizeof(T))));
 
+/* one accumulator into the output: a whole vector, or its first n values */
+TARGET static inline __attribute__((always_inline)) void
+NAME(put)(T *o, const NAME(vec) *a, Py_ssize_t n)
+{
+    if (n == VW)
+        *(NAME(vec) *)o = *a;
+    else
+        memcpy(o, a, (size_t)n * sizeof(T));
+}
+
 TARGET static inline __attribute__((always_inline)) void
 NAME(block)(const conv_geometry *g, const T *xb, const T *wb, T *ob, Py_ssize_t nf,
             const int R, const int unit)
@@ -51,12 +61,8 @@ NAME(block)(const conv_geometry *g, const T *xb, const T *wb, T *ob, Py_ssize_t 
     }
     const Py_ssize_t F = g->G * g->fg;
 #pragma GCC unroll 24
-    for (int r = 0; r < R; r++) {
-        if (nf == VW)
-            *(NAME(vec) *)(ob + r * F) = acc[r];
-        else
-            memcpy(ob + r * F, &acc[r], (size_t)nf * sizeof(T));
-    }
+    for (int r = 0; r < R; r++)
+        NAME(put)(ob + r * F, &acc[r], nf);
 }
 
 /* the block of R positions, R a constant in each call (accumulators in registers) */
@@ -136,12 +142,8 @@ NAME(blockv)(const conv_geometry *g, const T *xb, const T *wb, T *ob, Py_ssize_t
 #pragma GCC unroll 12
     for (int r = 0; r < R; r++) {
 #pragma GCC unroll 4
-        for (int v = 0; v < V; v++) {
-            if (v < V - 1 || nf == VW)
-                *(NAME(vec) *)(ob + r * F + v * VW) = acc[v * R + r];
-            else
-                memcpy(ob + r * F + v * VW, &acc[v * R + r], (size_t)nf * sizeof(T));
-        }
+        for (int v = 0; v < V; v++)
+            NAME(put)(ob + r * F + v * VW, &acc[v * R + r], v < V - 1 ? VW : nf);
     }
 }
 
@@ -189,41 +191,36 @@ NAME(conv)(const conv_geometry *g, const T *x, const T *w, T *out,
                 T *orow = out + ((n * g->OD + od) * g->OH + oh) * g->OW * F;
                 for (Py_ssize_t gi = 0; gi < g->G; gi++) {
                     const T *wg = w + gi * wsize;
-                    for (Py_ssize_t fb = 0; fb < g->fg; fb += VW) {
-                        const Py_ssize_t nf = g->fg - fb < VW ? g->fg - fb : VW;
+                    for (Py_ssize_t fb = 0; fb < g->fg;) {
                         const T *xb = xrow + gi * g->cg;
                         const T *wb = wg + fb;
                         T *ob = orow + gi * g->fg + fb;
+                        /* V vectors of filters per block: several for small kernels
+                         * with several vectors of filters left (AVX-512), else one */
+                        int V = 1;
 #if RMAX >= 24
-                        /* small kernels and several vectors of filters left: V of
-                         * them per block */
                         const Py_ssize_t left = (g->fg - fb + VW - 1) / VW;
-                        if (MULTI_TAPS(g) && left >= 2) {
-                            const int V = left >= 4 ? 4 : 2;
-                            const Py_ssize_t last = g->fg - fb - (V - 1) * VW;
-                            const Py_ssize_t rm = (g->sw * C == 1 ? 24 : 12) / V;
-                            const Py_ssize_t nb = (g->OW + rm - 1) / rm;
-                            const Py_ssize_t base = g->OW / nb, extra = g->OW % nb;
-                            Py_ssize_t ow = 0;
-                            for (Py_ssize_t b = 0; b < nb; b++) {
-                                const int R = (int)(base + (b < extra));
-                                NAME(blocksv)(g, xb + ow * g->sw * C, wb, ob + ow * F,
-                                              last < VW ? last : VW, R, V);
-                                ow += R;
-                            }
-                            fb += (V - 1) * VW;  /* and VW more by the loop */
-                            continue;
-                        }
+                        if (MULTI_TAPS(g) && left >= 2)
+                            V = left >= 4 ? 4 : 2;
 #endif
-                        const Py_ssize_t rmax = g->sw * C == 1 ? RMAX : RMAX / 2;
+                        const Py_ssize_t last = g->fg - fb - (V - 1) * VW;
+                        const Py_ssize_t nf = last < VW ? last : VW;  /* of the last vector */
+                        const Py_ssize_t rmax = V == 1 ? (g->sw * C == 1 ? RMAX : RMAX / 2)
+                                                       : (g->sw * C == 1 ? 24 : 12) / V;
                         const Py_ssize_t nb = (g->OW + rmax - 1) / rmax;
                         const Py_ssize_t base = g->OW / nb, extra = g->OW % nb;
                         Py_ssize_t ow = 0;
                         for (Py_ssize_t b = 0; b < nb; b++) {
                             const int R = (int)(base + (b < extra));
-                            NAME(blocks)(g, xb + ow * g->sw * C, wb, ob + ow * F, nf, R);
+#if RMAX >= 24
+                            if (V > 1)
+                                NAME(blocksv)(g, xb + ow * g->sw * C, wb, ob + ow * F, nf, R, V);
+                            else
+#endif
+                                NAME(blocks)(g, xb + ow * g->sw * C, wb, ob + ow * F, nf, R);
                             ow += R;
                         }
+                        fb += V * VW;
                     }
                 }
             }
@@ -261,12 +258,8 @@ NAME(block_dw)(const conv_geometry *g, const T *xb, const T *wb, T *ob, Py_ssize
         }
     }
 #pragma GCC unroll 12
-    for (int r = 0; r < R; r++) {
-        if (nc == VW)
-            *(NAME(vec) *)(ob + r * F) = acc[r];
-        else
-            memcpy(ob + r * F, &acc[r], (size_t)nc * sizeof(T));
-    }
+    for (int r = 0; r < R; r++)
+        NAME(put)(ob + r * F, &acc[r], nc);
 }
 
 TARGET static void
